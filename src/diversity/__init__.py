@@ -1,0 +1,36 @@
+"""diversity: exact, fast, citable output-diversity metrics for language-model completions.
+
+>>> import diversity
+>>> diversity.distinct_n(["the cat sat", "the cat ran"], n=1).value
+0.6666666666666666
+"""
+
+from ._result import ConfidenceInterval, DiversityResult, UndefinedMetricWarning
+from ._version import __version__
+from .io import SampleFileError, load_samples
+from .lexical import (
+    EAD,
+    CompressionRatio,
+    Distinct,
+    NgramEntropy,
+    UniqueFraction,
+    compression_ratio,
+    distinct_n,
+    ead,
+    ngram_entropy,
+    unique_fraction,
+)
+from .score import available_metrics, score
+from .streaming import NgramCounts
+from .tokenize import Tokenizer, get_tokenizer
+
+__all__ = [
+    "__version__",
+    "DiversityResult", "ConfidenceInterval", "UndefinedMetricWarning",
+    "load_samples", "SampleFileError",
+    "distinct_n", "ead", "ngram_entropy", "unique_fraction", "compression_ratio",
+    "Distinct", "EAD", "NgramEntropy", "UniqueFraction", "CompressionRatio",
+    "score", "available_metrics",
+    "NgramCounts",
+    "Tokenizer", "get_tokenizer",
+]

@@ -1,0 +1,148 @@
+"""Result objects and signatures.
+
+A :class:`DiversityResult` is immutable, JSON-serialisable through
+:meth:`DiversityResult.to_dict`, converts to ``float`` and carries a
+*signature*: a string that records every setting that changes the number, in
+the spirit of sacrebleu, e.g.::
+
+    distinct-2|var:set|tok:unicode-v1|lc:no|agg:per-prompt-mean|k:10|v:0.1.0
+
+Two results are comparable only when their signatures are equal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Hashable, Mapping, Sequence
+
+from ._version import __version__
+
+
+class UndefinedMetricWarning(UserWarning):
+    """A metric is undefined on this input (for example no n-grams at all); NaN is returned."""
+
+
+def format_signature(metric: str, fields: Sequence[tuple[str, Any]]) -> str:
+    """Join ``metric`` and ``key:value`` fields with ``|``; the library version goes last."""
+    parts = [metric]
+    for key, value in fields:
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        parts.append(f"{key}:{value}")
+    parts.append(f"v:{__version__}")
+    return "|".join(parts)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, float):
+        return None if math.isnan(x) else x
+    if isinstance(x, (str, int, bool)) or x is None:
+        return x
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if hasattr(x, "item") and callable(x.item):  # numpy scalar
+        return _jsonable(x.item())
+    if hasattr(x, "tolist"):
+        return _jsonable(x.tolist())
+    raise TypeError(f"cannot serialise {type(x).__name__} to JSON")
+
+
+@dataclass(frozen=True)
+class ConfidenceInterval:
+    """A confidence interval with the method that produced it."""
+
+    low: float
+    high: float
+    level: float
+    method: str
+
+    def __iter__(self):
+        yield self.low
+        yield self.high
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"low": _jsonable(self.low), "high": _jsonable(self.high), "level": self.level,
+                "method": self.method}
+
+
+@dataclass(frozen=True)
+class DiversityResult:
+    """The value of one diversity metric on one input.
+
+    Attributes
+    ----------
+    metric : str
+        Metric name with its main parameter, e.g. ``"distinct-2"``.
+    value : float
+        The number. NaN when the metric is undefined on this input (a warning
+        says why).
+    higher_is_more_diverse : bool
+        Direction: ``True`` for distinct-n, entropy, Vendi; ``False`` for
+        self-BLEU, compression ratio, homogenization.
+    signature : str
+        Every setting that changes the number, library version last.
+    n_samples : int
+        Completions scored (all groups together).
+    n_groups : int
+        Prompts (1 for a single set).
+    per_group : tuple of float or None
+        The within-prompt values, in ``groups`` order, when aggregated over
+        prompts with ``aggregate="per-prompt"``.
+    groups : tuple or None
+        Prompt keys matching ``per_group``.
+    std : float or None
+        Standard deviation (ddof=1) of ``per_group``.
+    ci : ConfidenceInterval or None
+        Bootstrap confidence interval over prompts, when requested.
+    details : mapping
+        Metric-specific extras (length statistics, counts, per-completion values).
+    """
+
+    metric: str
+    value: float
+    higher_is_more_diverse: bool
+    signature: str
+    n_samples: int
+    n_groups: int
+    per_group: tuple[float, ...] | None = None
+    groups: tuple[Hashable, ...] | None = None
+    std: float | None = None
+    ci: ConfidenceInterval | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __repr__(self) -> str:
+        direction = "higher = more diverse" if self.higher_is_more_diverse else "lower = more diverse"
+        ci = f" [{self.ci.level:.0%} CI {self.ci.low:.4g}, {self.ci.high:.4g}]" if self.ci else ""
+        std = f" ± {self.std:.3g} (std over prompts)" if self.std is not None and not math.isnan(self.std) else ""
+        return (f"<{self.metric} = {self.value:.4g}{std}{ci} ({direction}); "
+                f"n_samples={self.n_samples}, n_groups={self.n_groups}; {self.signature}>")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict that ``json.dumps`` accepts (NaN becomes ``null``)."""
+        return {
+            "metric": self.metric,
+            "value": _jsonable(self.value),
+            "higher_is_more_diverse": self.higher_is_more_diverse,
+            "signature": self.signature,
+            "n_samples": self.n_samples,
+            "n_groups": self.n_groups,
+            "per_group": _jsonable(self.per_group),
+            "groups": _jsonable(self.groups),
+            "std": _jsonable(self.std),
+            "ci": self.ci.to_dict() if self.ci else None,
+            "details": _jsonable(dict(self.details)),
+        }
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), **kwargs)

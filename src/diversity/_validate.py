@@ -1,0 +1,157 @@
+"""Input checks shared by every metric.
+
+The input model:
+
+* one *set* of completions is a sequence of strings (list, tuple, numpy
+  array, pandas Series);
+* several prompts are a mapping ``prompt -> sequence of strings`` or a
+  sequence of such sequences.
+
+A bare ``str`` is never a set (it is not a set of characters). Empty strings
+are real model outputs and are kept; ``None``, NaN and other non-strings are
+rejected with the index that holds them.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Hashable, Union
+
+SampleSet = Sequence[str]
+GroupedSamples = Union[Mapping[Hashable, Sequence[str]], Sequence[Sequence[str]]]
+Samples = Union[SampleSet, GroupedSamples]
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Validated samples: one tuple of completions per group (prompt)."""
+
+    keys: tuple[Hashable, ...]
+    sets: tuple[tuple[str, ...], ...]
+    grouped: bool  # False when the caller passed one bare set
+
+    @property
+    def n_samples(self) -> int:
+        return sum(len(s) for s in self.sets)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(len(s) for s in self.sets)
+
+
+def _is_missing(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isnan(float(x))
+
+
+def _describe(x: Any) -> str:
+    return f"{type(x).__name__} {x!r}" if x is not None else "None"
+
+
+def _check_set(items: Any, where: str) -> tuple[str, ...]:
+    if isinstance(items, (str, bytes)):
+        raise TypeError(
+            f"{where} is a single {type(items).__name__}, not a set of completions; "
+            f"wrap it in a list: [{items[:30]!r}{'...' if len(items) > 30 else ''}]"
+        )
+    if isinstance(items, Mapping) or not _is_sequence(items):
+        raise TypeError(f"{where} must be a sequence of strings, got {type(items).__name__}.")
+    out = []
+    for i, x in enumerate(items):
+        if isinstance(x, str):
+            out.append(x)
+        elif _is_missing(x):
+            raise ValueError(f"{where}[{i}] is a missing value (NaN), not a completion.")
+        else:
+            raise TypeError(f"{where}[{i}] must be a str, got {_describe(x)}.")
+    return tuple(out)
+
+
+def _is_sequence(x: Any) -> bool:
+    if isinstance(x, (Sequence,)):
+        return True
+    # numpy arrays and pandas Series are not registered as Sequence
+    return hasattr(x, "__len__") and hasattr(x, "__getitem__") and hasattr(x, "__iter__")
+
+
+def as_groups(samples: Any, *, name: str = "samples") -> Groups:
+    """Validate ``samples`` and return them as :class:`Groups`.
+
+    Raises ``TypeError`` for a bare string, a non-sequence, or a non-string
+    completion; ``ValueError`` for NaN completions, an empty input or an empty
+    group.
+    """
+    if isinstance(samples, Groups):
+        return samples
+    if isinstance(samples, Mapping):
+        if len(samples) == 0:
+            raise ValueError(f"{name} is empty: no prompts were given.")
+        keys = tuple(samples.keys())
+        sets = tuple(_check_set(samples[k], f"{name}[{k!r}]") for k in keys)
+        grouped = True
+    else:
+        if isinstance(samples, (str, bytes)):
+            _check_set(samples, name)  # raises with the helpful message
+        if not _is_sequence(samples):
+            raise TypeError(
+                f"{name} must be a sequence of strings or a mapping prompt -> sequence of strings, "
+                f"got {type(samples).__name__}."
+            )
+        items = list(samples)
+        if len(items) == 0:
+            raise ValueError(f"{name} is empty: a set of completions needs at least one.")
+        is_text = [isinstance(x, str) or x is None or _is_missing(x) or not _is_sequence(x) for x in items]
+        if all(is_text):
+            keys = (0,)
+            sets = (_check_set(items, name),)
+            grouped = False
+        elif not any(is_text):
+            keys = tuple(range(len(items)))
+            sets = tuple(_check_set(s, f"{name}[{i}]") for i, s in enumerate(items))
+            grouped = True
+        else:
+            i = is_text.index(not is_text[0])
+            raise TypeError(
+                f"{name} mixes strings and sequences: {name}[0] is {type(items[0]).__name__} "
+                f"but {name}[{i}] is {type(items[i]).__name__}. Pass either one set of strings "
+                "or one sequence of strings per prompt."
+            )
+    for k, s in zip(keys, sets):
+        if len(s) == 0:
+            where = f"{name}[{k!r}]" if grouped else name
+            raise ValueError(f"{where} is empty: every prompt needs at least one completion.")
+    return Groups(keys=keys, sets=sets, grouped=grouped)
+
+
+def check_int(value: Any, name: str, func: str, *, low: int = 1) -> int:
+    """sklearn-style check that ``value`` is an int >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(
+            f"The {name!r} parameter of {func} must be an int in the range [{low}, inf). "
+            f"Got {value!r} instead."
+        )
+    return int(value)
+
+
+def check_choice(value: Any, name: str, func: str, choices: Sequence[str]) -> str:
+    if value not in choices:
+        opts = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"The {name!r} parameter of {func} must be one of {opts}. Got {value!r} instead.")
+    return value
+
+
+def check_real(value: Any, name: str, func: str, *, low: float, high: float = math.inf,
+               low_open: bool = False, high_open: bool = False) -> float:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and not math.isnan(float(value))
+    if ok:
+        v = float(value)
+        ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+    if not ok:
+        lb, rb = ("(" if low_open else "["), (")" if high_open else "]")
+        raise ValueError(
+            f"The {name!r} parameter of {func} must be a float in the range {lb}{low}, {high}{rb}. "
+            f"Got {value!r} instead."
+        )
+    return float(value)
