@@ -450,7 +450,7 @@ def compression_ratio(samples: Any, *, level: int = 9,
     Examples
     --------
     >>> round(compression_ratio(["to be or not to be"] * 20).value, 3)
-    12.571
+    9.244
     """
     metric = CompressionRatio(level=level)
     return _run(metric, samples, "compression_ratio", "unicode", False, aggregate, ci, ci_level,
