@@ -72,3 +72,14 @@ def test_hf_tokenizer_missing_folder(tmp_path):
     pytest.importorskip("transformers")
     with pytest.raises(ValueError, match="without network access"):
         get_tokenizer(f"hf:{tmp_path / 'nothing-here'}")
+
+
+from hypothesis import given, settings, strategies as st
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab1_ '’\n\t.,!é—中") + ["\u00a0"]), max_size=40))
+def test_unicode_tokenizer_is_the_documented_regex(text):
+    import re
+    documented = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
+    assert get_tokenizer("unicode")(text) == documented.findall(text)

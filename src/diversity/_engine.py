@@ -11,7 +11,7 @@ from typing import Any, Hashable, Iterable, Literal, Sequence, Union
 
 import numpy as np
 
-from ._ngrams import NgramTotals, TokenizedTexts, ngram_codes, ngram_totals, tokenize_texts
+from ._ngrams import NgramTotals, TokenizedTexts, ngram_codes, ngram_totals, select_keys, tokenize_texts
 from ._result import DiversityResult, UndefinedMetricWarning, format_signature
 from ._stats import bootstrap_mean_ci
 from ._validate import Groups, as_groups, check_choice, check_int, check_real
@@ -35,6 +35,7 @@ class Corpus:
         self.tokenizer = tokenizer
         self.lowercase = lowercase
         self._totals: dict[tuple[int, str], NgramTotals] = {}
+        self._keys: dict[str, np.ndarray] = {}
 
     @cached_property
     def tokens(self) -> TokenizedTexts:
@@ -44,12 +45,26 @@ class Corpus:
         """N-gram statistics per group (``level="group"``) or per completion."""
         key = (n, level)
         if key not in self._totals:
-            codes, text_idx = ngram_codes(self.tokens, n)
-            if level == "group":
-                self._totals[key] = ngram_totals(codes, self.group_of_text[text_idx], self.n_groups, n)
+            tt = self.tokens
+            codes, mask = ngram_codes(tt, n)
+            radix = len(tt.vocab) if n == 1 else None  # unigram codes are ids < |V|
+            if level == "group" and self.n_groups == 1:
+                self._totals[key] = ngram_totals(codes, None, 1, n, radix)
             else:
-                self._totals[key] = ngram_totals(codes, text_idx, len(self.texts), n)
+                keys = self._token_keys(level)
+                n_keys = self.n_groups if level == "group" else len(self.texts)
+                self._totals[key] = ngram_totals(codes, select_keys(keys, mask), n_keys, n)
         return self._totals[key]
+
+    def _token_keys(self, level: str) -> np.ndarray:
+        if level not in self._keys:
+            lengths = self.tokens.lengths
+            if level == "group":
+                per_group = np.bincount(self.group_of_text, weights=lengths, minlength=self.n_groups)
+                self._keys[level] = np.repeat(np.arange(self.n_groups, dtype=np.int64), per_group.astype(np.int64))
+            else:
+                self._keys[level] = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        return self._keys[level]
 
     def group_mean(self, per_text: np.ndarray) -> np.ndarray:
         """Mean of per-completion values within each group, ignoring NaN."""

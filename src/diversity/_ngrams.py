@@ -15,6 +15,7 @@ in one vectorised pass, with no Python object per n-gram.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 from typing import Sequence
 
@@ -29,20 +30,29 @@ class Vocabulary:
     """A growing ``token -> id`` map; ids are dense and stable."""
 
     def __init__(self) -> None:
-        self.index: dict[str, int] = {}
+        self.index: dict[str, int] = _Index()
         self.tokens: list[str] = []
 
     def __len__(self) -> int:
-        return len(self.tokens)
+        return len(self.index)
 
-    def encode(self, flat_tokens: list[str]) -> np.ndarray:
+    def encode(self, flat_tokens) -> np.ndarray:
+        """Ids of an iterable of tokens, adding new types in order of first appearance."""
         index = self.index
-        # dict.fromkeys dedups in C; only the new types go through Python
-        for t in dict.fromkeys(flat_tokens):
-            if t not in index:
-                index[t] = len(self.tokens)
-                self.tokens.append(t)
-        return np.fromiter(map(index.__getitem__, flat_tokens), dtype=np.int64, count=len(flat_tokens))
+        before = len(index)
+        ids = np.fromiter(map(index.__getitem__, flat_tokens), dtype=np.int64)
+        if len(index) > before:
+            self.tokens.extend(list(index)[before:])
+        return ids
+
+
+class _Index(dict):
+    """A dict that gives an unseen key the next id: known tokens are looked up
+    at C speed, only new types run Python code."""
+
+    def __missing__(self, key: str) -> int:
+        value = self[key] = len(self)
+        return value
 
 
 @dataclass(frozen=True)
@@ -53,57 +63,70 @@ class TokenizedTexts:
     lengths: np.ndarray  # int64, tokens per text
     vocab: Vocabulary
 
-    @property
+    @cached_property
     def offsets(self) -> np.ndarray:
         out = np.zeros(len(self.lengths) + 1, dtype=np.int64)
         np.cumsum(self.lengths, out=out[1:])
         return out
 
+    def start_mask(self, n: int) -> np.ndarray:
+        """``mask[i]`` is True when an n-gram of one text starts at ``ids[i]``
+        (length ``len(ids) - n + 1``)."""
+        m = max(len(self.ids) - n + 1, 0)
+        mask = np.ones(m, dtype=bool)
+        if n > 1 and m:
+            # the last n-1 positions of every text cannot start an n-gram; for a text
+            # shorter than n-1 this also marks positions of the text before it, which
+            # cannot start one either (the n-gram would run past this short text)
+            bad = (self.offsets[1:, None] - np.arange(1, n, dtype=np.int64)[None, :]).ravel()
+            mask[bad[(bad >= 0) & (bad < m)]] = False
+        return mask
+
 
 def tokenize_texts(texts: Sequence[str], tokenizer: Tokenizer, lowercase: bool,
                    vocab: Vocabulary | None = None) -> TokenizedTexts:
-    f = tokenizer
-    toks = [f(t.lower()) for t in texts] if lowercase else tokenizer.tokenize_many(texts)
-    lengths = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
+    toks = tokenizer.tokenize_many([t.lower() for t in texts] if lowercase else texts)
+    return encode_token_lists(toks, vocab)
+
+
+def encode_token_lists(token_lists: list[list[str]], vocab: Vocabulary | None = None) -> TokenizedTexts:
+    """Map already-tokenized texts to ids (the step after the tokenizer)."""
+    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
     vocab = Vocabulary() if vocab is None else vocab
-    ids = vocab.encode(list(chain.from_iterable(toks)))
+    ids = vocab.encode(chain.from_iterable(token_lists))
     return TokenizedTexts(ids=ids, lengths=lengths, vocab=vocab)
 
 
-def ngram_codes(tt: TokenizedTexts, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact int64 codes of every n-gram and the index of the text it comes from."""
-    codes, text_idx, _ = ngram_codes_at(tt, n)
-    return codes, text_idx
-
-
-def ngram_codes_at(tt: TokenizedTexts, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """As :func:`ngram_codes`, plus each n-gram's start position in ``tt.ids``
-    (``None`` for n = 1, where it is ``arange``)."""
-    ids, lengths = tt.ids, tt.lengths
-    T = len(ids)
-    text_of_token = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+def ngram_codes(tt: TokenizedTexts, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Exact int64 codes of every n-gram, in order of position, and the start
+    mask they were selected with (``None`` for n = 1: every token)."""
+    ids = tt.ids
     if n == 1:
-        return ids, text_of_token, None
-    m = T - n + 1
-    if m <= 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
-    pos = np.arange(m, dtype=np.int64) - np.repeat(tt.offsets[:-1], lengths)[:m]
-    valid = pos <= lengths[text_of_token[:m]] - n
+        return ids, None
+    mask = tt.start_mask(n)
+    m = len(mask)
+    if m == 0:
+        return np.empty(0, np.int64), mask
     radix = max(len(tt.vocab), 1)
     if radix**n <= _INT63:
         codes = ids[:m].copy()
         for j in range(1, n):
             codes *= radix
-            codes += ids[j:m + j]
+            codes += ids[j:j + m]
     else:
         # dense rank of the prefix keeps codes below T * radix < 2**63
+        T = len(ids)
         codes = ids.copy()
         for j in range(1, n):
             k = T - j
             _, rank = np.unique(codes[:k], return_inverse=True)
             codes = rank.astype(np.int64).reshape(-1) * radix + ids[j:j + k]
-        codes = codes[:m]
-    return codes[valid], text_of_token[:m][valid], np.flatnonzero(valid)
+    return codes[mask], mask
+
+
+def select_keys(token_keys: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """Per-token keys (text or group index) for the n-grams chosen by ``mask``."""
+    return token_keys if mask is None else token_keys[:len(mask)][mask]
 
 
 def count_runs(codes: np.ndarray, keys: np.ndarray | None, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
@@ -150,7 +173,22 @@ class NgramTotals:
         return h / np.log(base)
 
 
-def ngram_totals(codes: np.ndarray, keys: np.ndarray | None, n_keys: int, n: int) -> NgramTotals:
+def ngram_totals(codes: np.ndarray, keys: np.ndarray | None, n_keys: int, n: int,
+                 radix: int | None = None) -> NgramTotals:
+    """Distinct n-grams, occurrences and sum of c*ln(c) per key.
+
+    With ``radix`` (an exclusive bound on the codes) small enough, counting is
+    a ``bincount`` (linear time) instead of a sort.
+    """
+    if keys is None or n_keys == 1:
+        if radix is not None and radix <= 4 * len(codes) + 1024:
+            bc = np.bincount(codes, minlength=radix)
+            c = bc[bc > 0]
+        else:
+            c = count_runs(codes, None, 1)[1]
+        c = c.astype(np.float64)
+        return NgramTotals(n=n, unique=np.array([len(c)], np.int64), total=np.array([len(codes)], np.int64),
+                           sum_clogc=np.array([float((c * np.log(c)).sum())]))
     run_key, run_count = count_runs(codes, keys, n_keys)
     c = run_count.astype(np.float64)
     return NgramTotals(

@@ -20,7 +20,7 @@ from typing import Sequence, Union
 
 import numpy as np
 
-from ._ngrams import Vocabulary, ngram_codes_at, tokenize_texts
+from ._ngrams import Vocabulary, ngram_codes, tokenize_texts
 from ._validate import as_groups, check_int
 from .tokenize import Tokenizer, get_tokenizer
 
@@ -57,9 +57,9 @@ class NgramCounts:
         tt = tokenize_texts(sets.sets[0], tok, lowercase)
         grams, counts = {}, {}
         for n in range(1, n_max + 1):
-            codes, _, pos = ngram_codes_at(tt, n)
+            codes, mask = ngram_codes(tt, n)
             uniq, first, cnt = np.unique(codes, return_index=True, return_counts=True)
-            starts = first if pos is None else pos[first]
+            starts = first if mask is None else np.flatnonzero(mask)[first]
             grams[n] = np.stack([tt.ids[starts + j] for j in range(n)], axis=1) if len(uniq) else \
                 np.empty((0, n), np.int64)
             counts[n] = cnt.astype(np.int64)
