@@ -7,6 +7,7 @@
 
 from ._result import ConfidenceInterval, DiversityResult, UndefinedMetricWarning
 from ._version import __version__
+from .bleu import Homogenization, SelfBLEU, homogenization, self_bleu
 from .io import SampleFileError, load_samples
 from .lexical import (
     EAD,
@@ -30,6 +31,7 @@ __all__ = [
     "load_samples", "SampleFileError",
     "distinct_n", "ead", "ngram_entropy", "unique_fraction", "compression_ratio",
     "Distinct", "EAD", "NgramEntropy", "UniqueFraction", "CompressionRatio",
+    "self_bleu", "homogenization", "SelfBLEU", "Homogenization",
     "score", "available_metrics",
     "NgramCounts",
     "Tokenizer", "get_tokenizer",

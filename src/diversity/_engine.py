@@ -36,6 +36,13 @@ class Corpus:
         self.lowercase = lowercase
         self._totals: dict[tuple[int, str], NgramTotals] = {}
         self._keys: dict[str, np.ndarray] = {}
+        self._memo: dict[Any, Any] = {}
+
+    def memo(self, key: Any, compute) -> Any:
+        """Compute once per corpus: lets a metric reuse work between its value and its details."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     @cached_property
     def tokens(self) -> TokenizedTexts:
@@ -51,12 +58,13 @@ class Corpus:
             if level == "group" and self.n_groups == 1:
                 self._totals[key] = ngram_totals(codes, None, 1, n, radix)
             else:
-                keys = self._token_keys(level)
+                keys = self.token_keys(level)
                 n_keys = self.n_groups if level == "group" else len(self.texts)
                 self._totals[key] = ngram_totals(codes, select_keys(keys, mask), n_keys, n)
         return self._totals[key]
 
-    def _token_keys(self, level: str) -> np.ndarray:
+    def token_keys(self, level: str) -> np.ndarray:
+        """Group (``"group"``) or completion (``"text"``) index of every token."""
         if level not in self._keys:
             lengths = self.tokens.lengths
             if level == "group":

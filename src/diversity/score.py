@@ -7,6 +7,7 @@ from typing import Any, Callable, Literal, Sequence, Union
 
 from ._engine import Metric, evaluate, make_options
 from ._result import DiversityResult
+from .bleu import Homogenization, SelfBLEU
 from .lexical import EAD, CompressionRatio, Distinct, NgramEntropy, UniqueFraction
 from .tokenize import Tokenizer
 
@@ -22,12 +23,15 @@ _REGISTRY: dict[str, Callable[[re.Match], Metric]] = {
     r"ngram-entropy-(\d+)": lambda m: NgramEntropy(int(m.group(1))),
     r"unique-fraction": lambda m: UniqueFraction(),
     r"compression-ratio": lambda m: CompressionRatio(),
+    r"self-bleu": lambda m: SelfBLEU(),
+    r"homogenization-(rouge-l|bleu)": lambda m: Homogenization(m.group(1)),
 }
 
 
 def available_metrics() -> list[str]:
     """Metric names ``score`` understands (``<n>`` is any positive integer)."""
-    return [p.replace(r"(\d+)", "<n>") for p in _REGISTRY]
+    return [p.replace(r"(\d+)", "<n>").replace("(rouge-l|bleu)", "rouge-l, homogenization-bleu")
+            for p in _REGISTRY]
 
 
 def resolve_metric(metric: Union[str, Metric]) -> Metric:
