@@ -22,6 +22,22 @@ from .lexical import (
     unique_fraction,
 )
 from .score import available_metrics, score
+from .semantic import (
+    CentroidDistance,
+    Chamfer,
+    MeanPairwiseDistance,
+    RemoteClique,
+    SemanticClusters,
+    SemanticEntropy,
+    VendiScore,
+    centroid_distance,
+    chamfer,
+    mean_pairwise_distance,
+    remote_clique,
+    semantic_clusters,
+    semantic_entropy,
+    vendi_score,
+)
 from .streaming import NgramCounts
 from .tokenize import Tokenizer, get_tokenizer
 
@@ -32,6 +48,10 @@ __all__ = [
     "distinct_n", "ead", "ngram_entropy", "unique_fraction", "compression_ratio",
     "Distinct", "EAD", "NgramEntropy", "UniqueFraction", "CompressionRatio",
     "self_bleu", "homogenization", "SelfBLEU", "Homogenization",
+    "mean_pairwise_distance", "centroid_distance", "remote_clique", "chamfer", "vendi_score",
+    "semantic_clusters", "semantic_entropy",
+    "MeanPairwiseDistance", "CentroidDistance", "RemoteClique", "Chamfer", "VendiScore",
+    "SemanticClusters", "SemanticEntropy",
     "score", "available_metrics",
     "NgramCounts",
     "Tokenizer", "get_tokenizer",

@@ -26,8 +26,16 @@ class Corpus:
     """Completions grouped into sets, with tokenization and n-gram counts
     computed once and shared by every metric that needs them."""
 
-    def __init__(self, sets: Sequence[Sequence[str]], tokenizer: Tokenizer, lowercase: bool) -> None:
+    def __init__(self, sets: Sequence[Sequence[str]], tokenizer: Tokenizer, lowercase: bool, *,
+                 keys: Sequence[Hashable] | None = None, has_texts: bool = True,
+                 embeddings: np.ndarray | None = None, embedder: Any = None,
+                 kernels: Sequence[np.ndarray] | None = None) -> None:
         self.sets = [tuple(s) for s in sets]
+        self.keys = tuple(keys) if keys is not None else tuple(range(len(self.sets)))
+        self.has_texts = has_texts
+        self._embeddings = embeddings
+        self._embedder = embedder
+        self.kernels = kernels
         self.texts: list[str] = [t for s in self.sets for t in s]
         self.n_groups = len(self.sets)
         self.sizes = np.array([len(s) for s in self.sets], dtype=np.int64)
@@ -46,7 +54,56 @@ class Corpus:
 
     @cached_property
     def tokens(self) -> TokenizedTexts:
+        if not self.has_texts:
+            raise ValueError("token-level metrics need the texts; only embeddings or kernels were given.")
         return tokenize_texts(self.texts, self.tokenizer, self.lowercase)
+
+    @cached_property
+    def offsets(self) -> np.ndarray:
+        """Start of each group's rows in ``texts``/``embeddings`` (length n_groups + 1)."""
+        return np.concatenate(([0], np.cumsum(self.sizes))).astype(np.int64)
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from .embed import SentenceTransformerEmbedder
+
+            self._embedder = SentenceTransformerEmbedder()
+        return self._embedder
+
+    @property
+    def embedding_fields(self) -> list[tuple[str, Any]]:
+        if self._embeddings is not None:
+            return [("emb", "precomputed")]
+        e = self.embedder
+        fields: list[tuple[str, Any]] = [("emb", f"{e.model_id}@{e.revision}")]
+        maxlen = getattr(e, "max_seq_length", None)
+        if maxlen:
+            fields.append(("maxlen", maxlen))
+        return fields
+
+    @cached_property
+    def embeddings(self) -> np.ndarray:
+        """One float64 row per completion (computed once, shared by every semantic metric)."""
+        if self._embeddings is None:
+            if not self.has_texts:  # pragma: no cover - guarded by evaluate
+                raise ValueError("no texts to embed")
+            x = np.asarray(self.embedder.encode(self.texts), dtype=np.float64)
+            check_embedding_rows(x, self.keys, self.offsets, "the embedder's output")
+            return x
+        return self._embeddings
+
+    @cached_property
+    def unit_embeddings(self) -> np.ndarray:
+        """Rows scaled to unit length; a zero row has no direction and is an error."""
+        x = self.embeddings
+        norms = np.linalg.norm(x, axis=1)
+        zero = np.flatnonzero(norms == 0)
+        if len(zero):
+            g = int(np.searchsorted(self.offsets, zero[0], side="right") - 1)
+            raise ValueError(f"embedding {zero[0] - self.offsets[g]} of prompt {self.keys[g]!r} is a zero vector: "
+                             "cosine similarity is undefined for it.")
+        return x / norms[:, None]
 
     def totals(self, n: int, level: Literal["group", "text"] = "group") -> NgramTotals:
         """N-gram statistics per group (``level="group"``) or per completion."""
@@ -82,6 +139,9 @@ class Corpus:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(den > 0, num / np.maximum(den, 1), np.nan)
 
+    def group_rows(self, x: np.ndarray, g: int) -> np.ndarray:
+        return x[self.offsets[g]:self.offsets[g + 1]]
+
     def length_details(self) -> dict[str, float]:
         lengths = self.tokens.lengths.astype(np.float64)
         return {
@@ -98,6 +158,7 @@ class Metric:
     name: str
     higher_is_more_diverse: bool
     uses_tokens: bool = True
+    uses_embeddings: bool = False
     undefined_reason: str = "the metric is undefined on this input"
 
     def fields(self, corpus: Corpus) -> list[tuple[str, Any]]:
@@ -109,7 +170,7 @@ class Metric:
         raise NotImplementedError
 
     def details(self, corpus: Corpus) -> dict[str, Any]:
-        return corpus.length_details() if self.uses_tokens else {}
+        return corpus.length_details() if self.uses_tokens and corpus.has_texts else {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
@@ -149,13 +210,91 @@ def _k_field(sizes: Iterable[int]) -> str:
     return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
-def evaluate(metrics: Sequence[Metric], samples: Any, opts: Options, func: str) -> list[DiversityResult]:
-    """Compute ``metrics`` on ``samples``; tokenization and counts are shared."""
-    groups = as_groups(samples)
+def check_embedding_rows(x: np.ndarray, keys: Sequence[Hashable], offsets: np.ndarray, what: str) -> None:
+    bad = np.flatnonzero(~np.isfinite(x).all(axis=1)) if x.size else np.empty(0, np.int64)
+    if len(bad):
+        g = int(np.searchsorted(offsets, bad[0], side="right") - 1)
+        raise ValueError(f"{what}: row {bad[0] - offsets[g]} of prompt {keys[g]!r} contains NaN or infinity.")
+
+
+def as_array_groups(arrays: Any, name: str, *, square: bool = False) -> tuple[Groups, list[np.ndarray]]:
+    """Validate embeddings (``square=False``) or kernels: one 2-D array, a
+    mapping prompt -> array, or a sequence of arrays."""
+    if isinstance(arrays, dict) or hasattr(arrays, "keys"):
+        keys, items, grouped = tuple(arrays.keys()), [arrays[k] for k in arrays.keys()], True
+    elif isinstance(arrays, np.ndarray) or (isinstance(arrays, (list, tuple)) and arrays and
+                                             not hasattr(arrays[0], "shape") and not isinstance(arrays[0], list)):
+        keys, items, grouped = (0,), [arrays], False
+    elif isinstance(arrays, (list, tuple)) and arrays and isinstance(arrays[0], np.ndarray):
+        keys, items, grouped = tuple(range(len(arrays))), list(arrays), True
+    else:
+        keys, items, grouped = (0,), [arrays], False
+    if len(items) == 0:
+        raise ValueError(f"{name} is empty.")
+    out = []
+    dim = None
+    for k, a in zip(keys, items):
+        where = f"{name}[{k!r}]" if grouped else name
+        try:
+            a = np.asarray(a, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{where} must be a numeric 2-D array: {e}") from None
+        if a.ndim != 2:
+            raise ValueError(f"{where} must be a 2-D array (one row per completion), got shape {a.shape}.")
+        if a.shape[0] == 0 or a.shape[1] == 0:
+            raise ValueError(f"{where} is empty (shape {a.shape}).")
+        if square:
+            if a.shape[0] != a.shape[1]:
+                raise ValueError(f"{where} must be a square kernel matrix, got shape {a.shape}.")
+            if not np.allclose(a, a.T, rtol=1e-6, atol=1e-8):
+                raise ValueError(f"{where} is not symmetric.")
+            if not np.allclose(np.diag(a), 1.0, atol=1e-6):
+                raise ValueError(f"{where} must have a unit diagonal (k(x, x) = 1), as the Vendi score requires.")
+        elif dim is not None and a.shape[1] != dim:
+            raise ValueError(f"{where} has dimension {a.shape[1]} but earlier embeddings have {dim}.")
+        dim = a.shape[1]
+        if not np.isfinite(a).all():
+            row = int(np.flatnonzero(~np.isfinite(a).all(axis=1))[0])
+            raise ValueError(f"{where}: row {row} contains NaN or infinity.")
+        out.append(a)
+    groups = Groups(keys=keys, sets=tuple(("",) * len(a) for a in out), grouped=grouped)
+    return groups, out
+
+
+def evaluate(metrics: Sequence[Metric], samples: Any, opts: Options, func: str, *, embeddings: Any = None,
+             embedder: Any = None, kernel: Any = None) -> list[DiversityResult]:
+    """Compute ``metrics`` on ``samples`` (and/or precomputed embeddings or
+    kernels); tokenization, counts and embeddings are computed once and shared."""
+    arrays = None
+    if kernel is not None:
+        if samples is not None or embeddings is not None:
+            raise ValueError(f"{func}: pass either samples/embeddings or kernel, not both.")
+        groups, arrays = as_array_groups(kernel, "kernel", square=True)
+    elif embeddings is not None:
+        groups, arrays = as_array_groups(embeddings, "embeddings")
+        if samples is not None:
+            text_groups = as_groups(samples)
+            if text_groups.sizes != groups.sizes or (text_groups.grouped and text_groups.keys != groups.keys):
+                raise ValueError(f"{func}: samples and embeddings do not match (completions per prompt "
+                                 f"{text_groups.sizes} vs embedding rows {groups.sizes}).")
+            groups = text_groups
+    elif samples is None:
+        raise ValueError(f"{func}: pass samples (texts), or embeddings=" +
+                         (" or kernel=." if any(getattr(m, "accepts_kernel", False) for m in metrics) else "."))
+    else:
+        groups = as_groups(samples)
+    has_texts = samples is not None
+    for m in metrics:
+        if m.uses_tokens and not has_texts:
+            raise ValueError(f"{func}: {m.name} is computed from the texts; only embeddings or kernels were given.")
+        if kernel is not None and not getattr(m, "accepts_kernel", False):
+            raise ValueError(f"{func}: {m.name} cannot be computed from a kernel matrix.")
     if not groups.grouped:
         mode = "single"
     else:
         mode = opts.aggregate or "per-prompt"
+    if kernel is not None and mode == "pooled":
+        raise ValueError(f"{func}: kernels of separate prompts cannot be pooled; pass embeddings instead.")
     want_ci = opts.ci if opts.ci is not None else (mode == "per-prompt" and len(groups.sets) >= 2)
     if want_ci and mode != "per-prompt":
         what = "a single set" if mode == "single" else "a pooled set"
@@ -164,8 +303,13 @@ def evaluate(metrics: Sequence[Metric], samples: Any, opts: Options, func: str) 
             "samples grouped by prompt with aggregate='per-prompt' (resampling completions, or prompts "
             "into a pooled set, duplicates completions and biases diversity downward)."
         )
-    sets = [c for s in groups.sets for c in s] if mode == "pooled" else groups.sets
-    corpus = Corpus([sets] if mode == "pooled" else sets, opts.tokenizer, opts.lowercase)
+    emb = np.concatenate(arrays) if (arrays is not None and kernel is None) else None
+    if mode == "pooled":
+        sets, keys = [[c for s in groups.sets for c in s]], ("pooled",)
+    else:
+        sets, keys = groups.sets, groups.keys
+    corpus = Corpus(sets, opts.tokenizer, opts.lowercase, keys=keys, has_texts=has_texts, embeddings=emb,
+                    embedder=embedder, kernels=arrays if kernel is not None else None)
     results = []
     for metric in metrics:
         values = np.asarray(metric.group_values(corpus), dtype=np.float64)
@@ -206,6 +350,10 @@ def _aggregate(metric: Metric, values: np.ndarray, corpus: Corpus, groups: Group
     fields: list[tuple[str, Any]] = list(metric.fields(corpus))
     if metric.uses_tokens:
         fields += [("tok", opts.tokenizer.spec), ("lc", opts.lowercase)]
+    if metric.uses_embeddings and corpus.kernels is None:
+        fields += corpus.embedding_fields
+    elif corpus.kernels is not None:
+        fields += [("kernel", "precomputed")]
     agg = {"single": "none", "per-prompt": "per-prompt-mean", "pooled": "pooled"}[mode]
     fields += [("agg", agg), ("k", _k_field(groups.sizes))]
     if ci is not None:

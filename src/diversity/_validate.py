@@ -155,3 +155,15 @@ def check_real(value: Any, name: str, func: str, *, low: float, high: float = ma
             f"Got {value!r} instead."
         )
     return float(value)
+
+
+def fill_doc(common: str):
+    """Decorator: replace the line ``<<COMMON>>`` of a docstring with ``common``
+    (shared parameter descriptions), keeping the docstring a real ``__doc__``."""
+
+    def deco(func):
+        if func.__doc__:
+            func.__doc__ = func.__doc__.replace("    <<COMMON>>\n", common.strip("\n") + "\n\n")
+        return func
+
+    return deco

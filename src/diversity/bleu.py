@@ -11,7 +11,7 @@ from ._engine import Corpus, Metric
 from ._pairwise import all_pairs, pairwise_bleu, pairwise_rouge_l, sample_pairs
 from ._result import DiversityResult
 from ._selfbleu import SMOOTHINGS, self_bleu_per_text
-from ._validate import check_choice, check_int, check_real
+from ._validate import fill_doc, check_choice, check_int, check_real
 from .lexical import _COMMON_DOC, _run
 from .tokenize import Tokenizer
 
@@ -108,6 +108,7 @@ class Homogenization(Metric):
         return out
 
 
+@fill_doc(_COMMON_DOC)
 def self_bleu(samples: Any, max_n: int = 4, *, weights: Sequence[float] | None = None,
               smoothing: Literal["none", "method1", "exp"] = "method1",
               tokenizer: Union[str, Tokenizer] = "unicode", lowercase: bool = False,
@@ -150,7 +151,7 @@ def self_bleu(samples: Any, max_n: int = 4, *, weights: Sequence[float] | None =
         smallest float), ``method1`` (zero precisions become 0.1 / count) or
         ``method3`` (``"exp"``: the NIST / mteval-v13a / sacrebleu exponential
         smoothing, 1 / (2^k · count) for the k-th zero precision). ``smooth:``.
-    """ + _COMMON_DOC + r"""
+    <<COMMON>>
     Returns
     -------
     DiversityResult
@@ -174,6 +175,7 @@ def self_bleu(samples: Any, max_n: int = 4, *, weights: Sequence[float] | None =
                 lowercase, aggregate, ci, ci_level, n_resamples, ci_method, seed)
 
 
+@fill_doc(_COMMON_DOC)
 def homogenization(samples: Any, measure: Literal["rouge-l", "bleu"] = "rouge-l", *,
                    max_pairs: int | None = None, pair_seed: int = 0, max_n: int = 4,
                    smoothing: Literal["none", "method1", "exp"] = "method1",
@@ -213,7 +215,7 @@ def homogenization(samples: Any, measure: Literal["rouge-l", "bleu"] = "rouge-l"
     pair_seed : int, default 0
     max_n, smoothing
         BLEU settings (``measure="bleu"`` only).
-    """ + _COMMON_DOC + r"""
+    <<COMMON>>
     Returns
     -------
     DiversityResult

@@ -27,7 +27,7 @@ import numpy as np
 
 from ._engine import Corpus, Metric, evaluate, make_options
 from ._result import DiversityResult
-from ._validate import check_choice, check_int, check_real
+from ._validate import fill_doc, check_choice, check_int, check_real
 from .tokenize import Tokenizer
 
 __all__ = [
@@ -208,6 +208,7 @@ def _run(metric: Metric, samples: Any, func: str, tokenizer, lowercase, aggregat
     return evaluate([metric], samples, opts, func)[0]
 
 
+@fill_doc(_COMMON_DOC)
 def distinct_n(samples: Any, n: int = 2, *, variant: Literal["set", "per-completion"] = "set",
                tokenizer: Union[str, Tokenizer] = "unicode", lowercase: bool = False,
                aggregate: Literal["per-prompt", "pooled"] | None = None, ci: bool | None = None,
@@ -237,7 +238,7 @@ def distinct_n(samples: Any, n: int = 2, *, variant: Literal["set", "per-complet
         N-gram order.
     variant : {"set", "per-completion"}, default "set"
         Recorded as ``var:``.
-    """ + _COMMON_DOC + r"""
+    <<COMMON>>
     Returns
     -------
     DiversityResult
@@ -262,6 +263,7 @@ def distinct_n(samples: Any, n: int = 2, *, variant: Literal["set", "per-complet
                 ci_level, n_resamples, ci_method, seed)
 
 
+@fill_doc(_COMMON_DOC)
 def ead(samples: Any, n: int = 2, *, vocab_size: int | None = None,
         tokenizer: Union[str, Tokenizer] = "unicode", lowercase: bool = False,
         aggregate: Literal["per-prompt", "pooled"] | None = None, ci: bool | None = None,
@@ -292,7 +294,7 @@ def ead(samples: Any, n: int = 2, *, vocab_size: int | None = None,
     n : int, default 2
     vocab_size : int or None
         V; recorded as ``V:``.
-    """ + _COMMON_DOC + r"""
+    <<COMMON>>
     Returns
     -------
     DiversityResult
@@ -305,12 +307,13 @@ def ead(samples: Any, n: int = 2, *, vocab_size: int | None = None,
     Examples
     --------
     >>> round(ead(["the cat sat", "the cat ran"], n=2, vocab_size=10).value, 4)
-    0.8587
+    0.8723
     """
     return _run(EAD(n, vocab_size=vocab_size), samples, "ead", tokenizer, lowercase, aggregate, ci,
                 ci_level, n_resamples, ci_method, seed)
 
 
+@fill_doc(_COMMON_DOC)
 def ngram_entropy(samples: Any, n: int = 1, *, base: float = 2.0, normalize: bool = False,
                   tokenizer: Union[str, Tokenizer] = "unicode", lowercase: bool = False,
                   aggregate: Literal["per-prompt", "pooled"] | None = None, ci: bool | None = None,
@@ -338,7 +341,7 @@ def ngram_entropy(samples: Any, n: int = 1, *, base: float = 2.0, normalize: boo
         Logarithm base (2: bits, e: nats); recorded as ``base:``.
     normalize : bool, default False
         Recorded as ``norm:``.
-    """ + _COMMON_DOC + r"""
+    <<COMMON>>
     Returns
     -------
     DiversityResult

@@ -8,6 +8,8 @@ from typing import Any, Callable, Literal, Sequence, Union
 from ._engine import Metric, evaluate, make_options
 from ._result import DiversityResult
 from .bleu import Homogenization, SelfBLEU
+from .semantic import (CentroidDistance, Chamfer, MeanPairwiseDistance, RemoteClique, SemanticClusters,
+                       SemanticEntropy, VendiScore)
 from .lexical import EAD, CompressionRatio, Distinct, NgramEntropy, UniqueFraction
 from .tokenize import Tokenizer
 
@@ -26,6 +28,13 @@ _REGISTRY: dict[str, Callable[[re.Match], Metric]] = {
     r"self-bleu": lambda m: SelfBLEU(),
     r"homogenization-rouge-l": lambda m: Homogenization("rouge-l"),
     r"homogenization-bleu": lambda m: Homogenization("bleu"),
+    r"mean-pairwise-distance": lambda m: MeanPairwiseDistance(),
+    r"centroid-distance": lambda m: CentroidDistance(),
+    r"remote-clique": lambda m: RemoteClique(),
+    r"chamfer": lambda m: Chamfer(),
+    r"vendi": lambda m: VendiScore(),
+    r"semantic-clusters": lambda m: SemanticClusters(),
+    r"semantic-entropy": lambda m: SemanticEntropy(),
 }
 
 
@@ -52,6 +61,7 @@ def resolve_metric(metric: Union[str, Metric]) -> Metric:
 
 
 def score(samples: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_METRICS, *,
+          embeddings: Any = None, embedder: Any = None,
           tokenizer: Union[str, Tokenizer] = "unicode", lowercase: bool = False,
           aggregate: Literal["per-prompt", "pooled"] | None = None, ci: bool | None = None,
           ci_level: float = 0.95, n_resamples: int = 10_000, ci_method: str = "percentile",
@@ -67,6 +77,10 @@ def score(samples: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_METRICS,
     samples : sequence of str, or mapping/sequence of sequences of str
     metrics : sequence of str or Metric
         Names (see :func:`available_metrics`) or metric objects.
+    embeddings, embedder
+        For semantic metrics: precomputed embeddings aligned with ``samples``,
+        or the embedder (default all-MiniLM-L6-v2). Texts are embedded once,
+        deduplicated and cached, for all semantic metrics together.
     tokenizer, lowercase, aggregate, ci, ci_level, n_resamples, ci_method, seed
         As in :func:`diversity.distinct_n`; shared by every metric.
 
@@ -92,4 +106,4 @@ def score(samples: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_METRICS,
         raise ValueError(f"score() got the same metric twice: {', '.join(dup)}.")
     opts = make_options("score", tokenizer=tokenizer, lowercase=lowercase, aggregate=aggregate, ci=ci,
                         ci_level=ci_level, n_resamples=n_resamples, ci_method=ci_method, seed=seed)
-    return dict(zip(keys, evaluate(objs, samples, opts, "score")))
+    return dict(zip(keys, evaluate(objs, samples, opts, "score", embeddings=embeddings, embedder=embedder)))
