@@ -1,6 +1,9 @@
 # Two commands on a fresh machine:  make demo   and   make test
 # Each creates (or reuses) the virtual environment in $(VENV) and installs what it needs.
 PYTHON ?= python3
+# torch goes in first and pinned, so that sentence-transformers does not pull a multi-GB CUDA build
+# (on this project's machines pip takes the 2.13.0 CPU wheel from local disk); override with TORCH=...
+TORCH ?= torch==2.13.0
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
@@ -10,6 +13,7 @@ STAMP := $(VENV)/.installed-test
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet '$(TORCH)'
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
@@ -24,6 +28,8 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/speed_lexical.py
+	$(PY) benchmarks/speed_self_bleu.py
+	$(PY) benchmarks/speed_semantic.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis

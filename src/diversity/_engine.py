@@ -352,8 +352,6 @@ def _aggregate(metric: Metric, values: np.ndarray, corpus: Corpus, groups: Group
         fields += [("tok", opts.tokenizer.spec), ("lc", opts.lowercase)]
     if metric.uses_embeddings and corpus.kernels is None:
         fields += corpus.embedding_fields
-    elif corpus.kernels is not None:
-        fields += [("kernel", "precomputed")]
     agg = {"single": "none", "per-prompt": "per-prompt-mean", "pooled": "pooled"}[mode]
     fields += [("agg", agg), ("k", _k_field(groups.sizes))]
     if ci is not None:
