@@ -196,3 +196,25 @@ def test_score_mixes_lexical_and_semantic_with_given_embeddings():
     res = diversity.score(texts, ["distinct-1", "vendi", "mean-pairwise-distance"], embeddings=np.eye(3))
     assert res["vendi"].value == pytest.approx(3.0) and res["mean-pairwise-distance"].value == pytest.approx(1.0)
     assert res["distinct-1"].value == pytest.approx(7 / 9)
+
+
+# ---- the vendi-score package: where it agrees and where it is wrong -----------
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # its own log(0) in q=inf
+def test_vendi_score_package_differences():
+    vendi = pytest.importorskip("vendi_score.vendi")
+    x = rng.normal(size=(50, 8))
+    # agreement on the default order
+    assert vendi.score_K(K3) == pytest.approx(diversity.vendi_score(kernel=K3).value, rel=1e-12)
+    assert vendi.score_X(x) == pytest.approx(diversity.vendi_score(embeddings=x).value, rel=1e-9)
+    # score_X ignores q: its q=2 value is the q=1 value; ours is the order-2 score (its score_dual agrees)
+    ours_q2 = diversity.vendi_score(embeddings=x, q=2).value
+    assert vendi.score_X(x, q=2) == vendi.score_X(x, q=1) != pytest.approx(ours_q2)
+    assert vendi.score_dual(x, q=2) == pytest.approx(ours_q2, rel=1e-9)
+    # q = infinity given as a float is NaN there; ours is 1 / max eigenvalue (its string "inf" path)
+    with np.errstate(all="ignore"):
+        assert math.isnan(vendi.score_K(K3, q=math.inf))
+    assert diversity.vendi_score(kernel=K3, q=math.inf).value == pytest.approx(vendi.score_K(K3, q="inf"))
+    # its intdiv_X calls intdiv with the wrong arguments
+    with pytest.raises(TypeError):
+        vendi.intdiv_X(x)
