@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import diversity
 
 
@@ -15,7 +17,8 @@ def test_demo_prints_real_results():
     out = run("demo")
     assert out.returncode == 0, out.stderr
     assert "HAND-WRITTEN" in out.stdout
-    assert out.stdout.count("distinct-2|var:set|tok:unicode-v1") == 2
+    assert "| distinct-2 | ↑ |" in out.stdout and "`distinct-2|var:set|tok:unicode-v1|" in out.stdout
+    assert "distinct-2: " in out.stdout  # the one-sentence summary
 
 
 def test_score_json_matches_library(tmp_path):
@@ -41,3 +44,54 @@ def test_bad_input_exits_2_with_file_and_line(tmp_path):
 def test_version_and_metrics():
     assert diversity.__version__ in run("--version").stdout
     assert "distinct-<n>" in run("metrics").stdout
+
+
+def write_model(path, prompts, texts_for):
+    path.write_text("".join(json.dumps({"prompt": p, "completion": t}) + "\n" for p in prompts for t in texts_for(p)))
+    return path
+
+
+@pytest.mark.filterwarnings("ignore::diversity.LengthMismatchWarning")
+def test_compare_end_to_end(tmp_path):
+    prompts = [f"prompt {i}" for i in range(8)]
+    a = write_model(tmp_path / "base.jsonl", prompts, lambda p: [f"{p} answer {j} with words w{j} x{j}" for j in range(5)])
+    b = write_model(tmp_path / "aligned.jsonl", prompts, lambda p: [f"{p} the same answer"] * 5)
+    out = run("compare", str(a), str(b), "--metrics", "distinct-1", "self-bleu", "--format", "json",
+              "--plot", str(tmp_path / "forest.png"))
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    lib = diversity.compare(diversity.load_samples(a), diversity.load_samples(b), ["distinct-1", "self-bleu"])
+    assert got["metrics"][0]["diff"] == lib["distinct-1"].diff
+    assert got["metrics"][1]["p_holm"] == lib["self-bleu"].p_holm
+    assert got["signature"] == lib.signature
+    assert (tmp_path / "forest.png").stat().st_size > 5000
+    for fmt, needle in [("markdown", "| distinct-1 |"), ("latex", "\\toprule"), ("csv", "metric,more_diverse,base"),
+                        ("table", "aligned is less diverse than base")]:
+        out = run("compare", str(a), str(b), "--metrics", "distinct-1", "--format", fmt, "--quiet")
+        assert out.returncode == 0 and needle in out.stdout, (fmt, out.stdout[:300])
+        assert out.stderr == ""
+
+
+def test_score_formats(tmp_path):
+    p = write_model(tmp_path / "s.jsonl", ["a", "b"], lambda q: [f"{q} one", f"{q} two", f"{q} two"])
+    out = run("score", str(p), "--metrics", "distinct-1", "--format", "csv")
+    assert out.returncode == 0 and out.stdout.splitlines()[0].startswith("metric,value,ci_low")
+    out = run("score", str(p), "--metrics", "distinct-1", "--format", "markdown")
+    assert "| distinct-1 |" in out.stdout
+    out = run("score", str(p), "--metrics", "distinct-1", "--aggregate", "pooled", "--format", "latex")
+    assert "\\toprule" in out.stdout
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert run("score").returncode == 2
+    assert run("score", str(tmp_path / "missing.jsonl")).returncode == 2
+    p = write_model(tmp_path / "s.jsonl", ["a"], lambda q: ["x", "y"])
+    out = run("score", str(p), "--metrics", "no-such-metric")
+    assert out.returncode == 2 and "Unknown metric 'no-such-metric'" in out.stderr
+
+
+def test_cite():
+    out = run("cite", "self-bleu", "vendi")
+    assert out.returncode == 0
+    assert "@inproceedings{zhu2018texygen" in out.stdout and "@article{friedman2023vendi" in out.stdout
+    assert "@inproceedings{li2016diversity" not in out.stdout

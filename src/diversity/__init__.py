@@ -8,6 +8,7 @@
 from ._result import ConfidenceInterval, DiversityResult, UndefinedMetricWarning
 from ._version import __version__
 from .bleu import Homogenization, SelfBLEU, homogenization, self_bleu
+from .compare import Comparison, LengthMismatchWarning, MetricComparison, compare, compare_many
 from .io import SampleFileError, load_samples
 from .lexical import (
     EAD,
@@ -53,6 +54,7 @@ __all__ = [
     "MeanPairwiseDistance", "CentroidDistance", "RemoteClique", "Chamfer", "VendiScore",
     "SemanticClusters", "SemanticEntropy",
     "score", "available_metrics",
+    "compare", "compare_many", "Comparison", "MetricComparison", "LengthMismatchWarning",
     "NgramCounts",
     "Tokenizer", "get_tokenizer",
 ]

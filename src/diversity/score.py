@@ -38,6 +38,26 @@ _REGISTRY: dict[str, Callable[[re.Match], Metric]] = {
 }
 
 
+# one-line definitions for `diversity metrics` (direction: which way is more diverse)
+METRIC_INFO: dict[str, tuple[str, str]] = {
+    "distinct-<n>": ("higher", "distinct n-grams / n-gram occurrences in the set (Li et al. 2016)"),
+    "ead-<n>": ("higher", "distinct n-grams / their expectation for a uniform vocabulary of size V (Liu et al. 2022)"),
+    "ngram-entropy-<n>": ("higher", "Shannon entropy (bits) of the set's n-gram distribution"),
+    "unique-fraction": ("higher", "distinct completions / completions, after whitespace normalisation"),
+    "compression-ratio": ("lower", "UTF-8 bytes / gzip bytes of the space-joined set (Shaib et al. 2024)"),
+    "self-bleu": ("lower", "mean BLEU-4 of each completion against the others (Zhu et al. 2018), exact nltk values"),
+    "homogenization-rouge-l": ("lower", "mean pairwise ROUGE-L F1 (Padmakumar & He 2023)"),
+    "homogenization-bleu": ("lower", "mean pairwise BLEU-4 over ordered pairs"),
+    "mean-pairwise-distance": ("higher", "mean cosine distance between embeddings of two completions"),
+    "centroid-distance": ("higher", "mean cosine distance of the embeddings to their centroid"),
+    "remote-clique": ("higher", "mean distance of each completion to the others (Cox et al. 2021)"),
+    "chamfer": ("higher", "mean distance of each completion to its nearest other (Cox et al. 2021)"),
+    "vendi": ("higher", "exp of the entropy of the cosine kernel's eigenvalues (Friedman & Dieng 2023)"),
+    "semantic-clusters": ("higher", "number of semantic classes (agglomerative, cosine distance < 0.25)"),
+    "semantic-entropy": ("higher", "entropy (bits) of completions over semantic classes"),
+}
+
+
 def available_metrics() -> list[str]:
     """Metric names ``score`` understands (``<n>`` is any positive integer)."""
     return [p.replace(r"(\d+)", "<n>") for p in _REGISTRY]
