@@ -7,6 +7,7 @@
 
 from ._result import ConfidenceInterval, DiversityResult, UndefinedMetricWarning
 from ._version import __version__
+from .attributes import attribute_diversity, hill_number
 from .bleu import Homogenization, SelfBLEU, homogenization, self_bleu
 from .compare import Comparison, LengthMismatchWarning, MetricComparison, compare, compare_many
 from .io import SampleFileError, load_samples
@@ -41,6 +42,7 @@ from .semantic import (
 )
 from .streaming import NgramCounts
 from .tokenize import Tokenizer, get_tokenizer
+from .tokens import token_entropy
 
 __all__ = [
     "__version__",
@@ -56,5 +58,6 @@ __all__ = [
     "score", "available_metrics",
     "compare", "compare_many", "Comparison", "MetricComparison", "LengthMismatchWarning",
     "NgramCounts",
+    "attribute_diversity", "hill_number", "token_entropy",
     "Tokenizer", "get_tokenizer",
 ]

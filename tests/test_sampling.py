@@ -1,0 +1,212 @@
+"""The sampler: a tiny randomly initialised Llama built here (determinism,
+resume after interruption, metadata, log-probabilities) and the
+OpenAI-compatible backend against a small HTTP server on 127.0.0.1."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+import diversity
+from diversity.sampling import (DecodingConfig, OpenAIBackend, Prompt, TransformersBackend, load_prompts,
+                                prompt_seed, read_meta, sample_to_jsonl)
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+WORDS = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "log", "big", "red", "and", "then", "."]
+PROMPTS = [Prompt("p1", "the cat"), Prompt("p2", "a dog"), Prompt("p3", "red mat")]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = {"<pad>": 0, "<eos>": 1, "<unk>": 2, **{w: i + 3 for i, w in enumerate(WORDS)}}
+    t = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    t.pre_tokenizer = pre_tokenizers.Whitespace()
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tok = transformers.PreTrainedTokenizerFast(tokenizer_object=t, unk_token="<unk>", pad_token="<pad>",
+                                               eos_token="<eos>")
+    tok.chat_template = "{% for m in messages %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}then{% endif %}"
+    tok.save_pretrained(folder)
+    cfg = transformers.LlamaConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                   num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
+                                   pad_token_id=0, eos_token_id=1, bos_token_id=1)
+    torch.manual_seed(0)
+    transformers.LlamaForCausalLM(cfg).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_model):
+    return TransformersBackend(tiny_model, model_id="tiny-llama")
+
+
+CONFIG = DecodingConfig(k=3, max_new_tokens=6, seed=7, top_logprobs=5)
+
+
+def rows(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_sampling_is_deterministic_and_recorded(backend, tmp_path):
+    a = sample_to_jsonl(backend, PROMPTS, tmp_path / "a.jsonl", CONFIG, progress=False)
+    b = sample_to_jsonl(backend, PROMPTS, tmp_path / "b.jsonl", CONFIG, progress=False)
+    assert a.read_bytes() == b.read_bytes()
+    r = rows(a)
+    assert len(r) == 9 and [x["prompt_id"] for x in r[:3]] == ["p1"] * 3
+    assert {x["model"] for x in r} == {"tiny-llama"} and [x["sample_index"] for x in r[:3]] == [0, 1, 2]
+    for x in r:
+        assert x["finish_reason"] in ("stop", "length")
+        assert len(x["top_logprobs"]) <= 6
+        for pos in x["top_logprobs"]:
+            assert len(pos) == 5 and pos == sorted(pos, reverse=True) and pos[0] <= 0
+    meta = read_meta(a)
+    assert meta["model"] == "tiny-llama" and meta["prompt_format"] == "chat-template"
+    assert meta["decoding"]["temperature"] == 1.0 and meta["decoding"]["seed"] == 7
+    other = sample_to_jsonl(backend, PROMPTS, tmp_path / "c.jsonl", DecodingConfig(k=3, max_new_tokens=6, seed=8),
+                            progress=False)
+    assert rows(other)[0]["completion"] != r[0]["completion"] or rows(other)[1]["completion"] != r[1]["completion"]
+    # the samples feed the metrics directly
+    samples = diversity.load_samples(a, prompt_field="prompt_id")
+    assert set(samples) == {"p1", "p2", "p3"} and all(len(v) == 3 for v in samples.values())
+    lp = {p: [x["top_logprobs"] for x in r if x["prompt_id"] == p] for p in samples}
+    assert 0 <= diversity.token_entropy(lp, top_k=5).value <= 2.33
+
+
+class Interrupt(Exception):
+    pass
+
+
+class Flaky:
+    """Wraps a backend and dies on its n-th prompt, as a killed process would."""
+
+    def __init__(self, inner, fail_on):
+        self.inner, self.fail_on, self.calls = inner, fail_on, 0
+        self.model_id = inner.model_id
+
+    def prompt_format(self, config):
+        return self.inner.prompt_format(config)
+
+    def generate(self, prompt, config, seed):
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise Interrupt()
+        return self.inner.generate(prompt, config, seed)
+
+
+def test_resume_after_interruption_equals_an_uninterrupted_run(backend, tmp_path):
+    full = sample_to_jsonl(backend, PROMPTS, tmp_path / "full.jsonl", CONFIG, progress=False)
+    out = tmp_path / "resumed.jsonl"
+    with pytest.raises(Interrupt):
+        sample_to_jsonl(Flaky(backend, fail_on=3), PROMPTS, out, CONFIG, progress=False)
+    assert [x["prompt_id"] for x in rows(out)] == ["p1"] * 3 + ["p2"] * 3  # lost only the prompt in flight
+    with open(out, "a") as f:
+        f.write('{"prompt_id": "p3", "compl')  # a torn line from a crash mid-write
+    counting = Flaky(backend, fail_on=0)
+    sample_to_jsonl(counting, PROMPTS, out, CONFIG, progress=False)
+    assert counting.calls == 1  # only p3 was generated again
+    assert out.read_bytes() == full.read_bytes()
+
+
+def test_resume_refuses_other_settings(backend, tmp_path):
+    out = sample_to_jsonl(backend, PROMPTS[:1], tmp_path / "s.jsonl", CONFIG, progress=False)
+    with pytest.raises(ValueError, match="different decoding"):
+        sample_to_jsonl(backend, PROMPTS, out, DecodingConfig(k=3, max_new_tokens=6, seed=8, top_logprobs=5),
+                        progress=False)
+
+
+def test_base_template_and_stop(backend, tmp_path):
+    cfg = DecodingConfig(k=2, max_new_tokens=5, chat_template=False, base_template="Q: {prompt} A:", stop=("dog",))
+    out = sample_to_jsonl(backend, PROMPTS[:2], tmp_path / "base.jsonl", cfg, progress=False)
+    assert read_meta(out)["prompt_format"] == "base-template"
+    assert backend.render("x", cfg) == "Q: x A:"
+    assert all("dog" not in x["completion"] for x in rows(out))
+
+
+def test_config_and_prompt_validation(tmp_path):
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        DecodingConfig(temperature=0)
+    with pytest.raises(ValueError, match="base_template must contain"):
+        DecodingConfig(base_template="no slot")
+    p = tmp_path / "prompts.jsonl"
+    p.write_text('{"id": "a", "prompt": "x"}\n{"id": "a", "prompt": "y"}\n')
+    with pytest.raises(ValueError, match="duplicate prompt id 'a'"):
+        load_prompts(p)
+    p.write_text('{"prompt": "x"}\n')
+    with pytest.raises(ValueError, match=r"prompts.jsonl:1: a prompt row needs 'id'"):
+        load_prompts(p)
+    assert prompt_seed(0, "a") == prompt_seed(0, "a") != prompt_seed(1, "a")
+
+
+# ---- OpenAI-compatible endpoint ---------------------------------------------------
+
+class Handler(BaseHTTPRequestHandler):
+    requests: list = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        Handler.requests.append((self.path, body))
+        if body.get("model") != "served":
+            self.send_response(404)
+            self.end_headers()
+            self.wfile.write(b'{"error": "no such model"}')
+            return
+        n = body["n"]
+        if self.path.endswith("/chat/completions"):
+            choices = [{"index": i, "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": f"chat answer {i} seed {body['seed']}"},
+                        "logprobs": {"content": [{"token": "x", "logprob": -0.1, "top_logprobs": [
+                            {"token": "a", "logprob": -2.0}, {"token": "b", "logprob": -0.5}]}]}}
+                       for i in range(n)]
+        else:
+            choices = [{"index": i, "finish_reason": "length", "text": f" base answer {i}\nQuestion: next",
+                        "logprobs": {"top_logprobs": [{"a": -1.0, "b": -0.2}, {"c": -0.7, "d": -3.0}]}}
+                       for i in reversed(range(n))]
+        data = json.dumps({"choices": choices}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
+    srv.shutdown()
+
+
+def test_openai_completions_endpoint(server, tmp_path):
+    cfg = DecodingConfig(k=3, max_new_tokens=8, top_logprobs=2, seed=1)
+    out = sample_to_jsonl(OpenAIBackend(server, "served", chat=False), PROMPTS[:1], tmp_path / "e.jsonl", cfg,
+                          progress=False)
+    r = rows(out)
+    assert [x["completion"] for x in r] == [" base answer 0", " base answer 1", " base answer 2"]  # index order
+    assert r[0]["finish_reason"] == "stop" and r[0]["top_logprobs"] == [[-0.2, -1.0], [-0.7, -3.0]]
+    path, body = Handler.requests[-1]
+    assert path == "/v1/completions" and body["prompt"] == "Question: the cat\nAnswer:"
+    assert body["n"] == 3 and body["seed"] == prompt_seed(1, "p1") and body["logprobs"] == 2
+    assert read_meta(out)["prompt_format"] == "base-template"
+
+
+def test_openai_chat_endpoint_and_errors(server, tmp_path):
+    cfg = DecodingConfig(k=2, top_logprobs=2)
+    out = sample_to_jsonl(OpenAIBackend(server, "served", chat=True), PROMPTS[:2], tmp_path / "c.jsonl", cfg,
+                          progress=False)
+    r = rows(out)
+    assert r[0]["completion"].startswith("chat answer 0") and r[0]["top_logprobs"] == [[-0.5, -2.0]]
+    path, body = Handler.requests[-1]
+    assert path == "/v1/chat/completions" and body["messages"] == [{"role": "user", "content": "a dog"}]
+    with pytest.raises(ValueError, match="answered 404"):
+        OpenAIBackend(server, "missing", chat=True).generate("x", cfg, 0)
+    with pytest.raises(ConnectionError, match="failed after 1 tries"):
+        OpenAIBackend("http://127.0.0.1:9/v1", "served", chat=True, retries=1, timeout=2).generate("x", cfg, 0)
