@@ -9,8 +9,9 @@ from ._result import ConfidenceInterval, DiversityResult, UndefinedMetricWarning
 from ._version import __version__
 from .attributes import attribute_diversity, hill_number
 from .bleu import Homogenization, SelfBLEU, homogenization, self_bleu
-from .compare import Comparison, LengthMismatchWarning, MetricComparison, compare, compare_many
-from .io import SampleFileError, load_samples
+from .compare import (Comparison, LengthMismatchWarning, MetricComparison, compare, compare_many,
+                      compare_results)
+from .io import SampleFileError, load_records, load_samples
 from .lexical import (
     EAD,
     CompressionRatio,
@@ -47,7 +48,7 @@ from .tokens import token_entropy
 __all__ = [
     "__version__",
     "DiversityResult", "ConfidenceInterval", "UndefinedMetricWarning",
-    "load_samples", "SampleFileError",
+    "load_samples", "load_records", "SampleFileError",
     "distinct_n", "ead", "ngram_entropy", "unique_fraction", "compression_ratio",
     "Distinct", "EAD", "NgramEntropy", "UniqueFraction", "CompressionRatio",
     "self_bleu", "homogenization", "SelfBLEU", "Homogenization",
@@ -56,7 +57,7 @@ __all__ = [
     "MeanPairwiseDistance", "CentroidDistance", "RemoteClique", "Chamfer", "VendiScore",
     "SemanticClusters", "SemanticEntropy",
     "score", "available_metrics",
-    "compare", "compare_many", "Comparison", "MetricComparison", "LengthMismatchWarning",
+    "compare", "compare_many", "compare_results", "Comparison", "MetricComparison", "LengthMismatchWarning",
     "NgramCounts",
     "attribute_diversity", "hill_number", "token_entropy",
     "Tokenizer", "get_tokenizer",

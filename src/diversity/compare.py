@@ -31,7 +31,7 @@ from ._validate import as_groups, check_choice, check_int, check_real
 from .score import resolve_metric, score
 from .tokenize import Tokenizer, get_tokenizer
 
-__all__ = ["compare", "compare_many", "Comparison", "MetricComparison", "LengthMismatchWarning",
+__all__ = ["compare", "compare_many", "compare_results", "Comparison", "MetricComparison", "LengthMismatchWarning",
            "DEFAULT_COMPARE_METRICS"]
 
 DEFAULT_COMPARE_METRICS = ("distinct-1", "distinct-2", "ngram-entropy-2", "self-bleu", "unique-fraction",
@@ -396,9 +396,43 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_COMP
                      ci=len(common) >= 2, ci_level=ci_level, n_resamples=n_resamples, seed=seed)
     ra = score(sa, objs, **common_kw)
     rb = score(sb, objs, **common_kw)
-    rows, pvals = [], []
+    return compare_results(ra, rb, labels=(la, lb), test=test, alpha=alpha, ci_level=ci_level,
+                           n_resamples=n_resamples, seed=seed, k=k, mean_tokens=mean_tokens, missing=missing,
+                           extra_fields=[("k", f"{k}-sub-seed{seed}"),
+                                         ("len", f"trunc{max_tokens}" if max_tokens else "full")],
+                           settings={"max_tokens": max_tokens})
+
+
+def compare_results(ra: Mapping[str, DiversityResult], rb: Mapping[str, DiversityResult], *,
+                    labels: tuple[str, str] = ("base", "aligned"), test: str = "permutation", alpha: float = 0.05,
+                    ci_level: float = 0.95, n_resamples: int = 10_000, seed: int = 0, k: int | None = None,
+                    mean_tokens: Mapping[str, float] | None = None,
+                    missing: Mapping[str, tuple] | None = None, extra_fields: Sequence[tuple[str, Any]] = (),
+                    settings: Mapping[str, Any] | None = None) -> Comparison:
+    """Paired comparison of already computed per-prompt results (e.g. from
+    :func:`diversity.score`, :func:`diversity.token_entropy` or
+    :func:`diversity.attribute_diversity` on both sides).
+
+    ``ra[name]`` and ``rb[name]`` must be per-prompt results; prompts are
+    matched by their ``groups`` keys (a prompt missing on one side, or
+    undefined on either, is left out of that metric's paired statistics).
+    Holm's correction runs across the metrics given.
+    """
+    check_choice(test, "test", "compare_results", ("permutation", "wilcoxon"))
+    la, lb = labels
+    if set(ra) != set(rb):
+        raise ValueError(f"both sides need the same metrics: {sorted(ra)} vs {sorted(rb)}")
+    rows, pvals, prompt_keys = [], [], None
     for key in ra:
-        va, vb = np.array(ra[key].per_group), np.array(rb[key].per_group)
+        a_res, b_res = ra[key], rb[key]
+        if a_res.per_group is None or b_res.per_group is None:
+            raise ValueError(f"{key}: paired statistics need per-prompt results (aggregate='per-prompt').")
+        pos_b = {g: i for i, g in enumerate(b_res.groups)}
+        pairs = [(a_res.per_group[i], b_res.per_group[pos_b[g]]) for i, g in enumerate(a_res.groups) if g in pos_b]
+        if prompt_keys is None:
+            prompt_keys = tuple(g for g in a_res.groups if g in pos_b)
+        va = np.array([p[0] for p in pairs], dtype=float)
+        vb = np.array([p[1] for p in pairs], dtype=float)
         ok = ~(np.isnan(va) | np.isnan(vb))
         va, vb = va[ok], vb[ok]
         d = vb - va
@@ -412,20 +446,23 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_COMP
         effect = 0.0 if (len(d) >= 2 and sd == 0 and diff == 0) else (diff / sd if sd and sd > 0 else math.nan)
         p = _paired_test(va, vb, test, n_resamples, seed)
         pvals.append(p)
-        rows.append(dict(metric=key, higher_is_more_diverse=ra[key].higher_is_more_diverse, a=ra[key], b=rb[key],
+        rows.append(dict(metric=key, higher_is_more_diverse=a_res.higher_is_more_diverse, a=a_res, b=b_res,
                          n_prompts=int(len(d)), diff=diff, diff_ci=diff_ci, effect_size=effect, p_value=p,
                          test=test))
     holm = _holm(np.array(pvals, dtype=float))
-    rows = tuple(MetricComparison(p_holm=float(h), **r) for r, h in zip(rows, holm))
+    out_rows = tuple(MetricComparison(p_holm=float(h), **r) for r, h in zip(rows, holm))
     test_field = f"{test}-{n_resamples}" if test == "permutation" else test
-    sig = format_signature("compare", [
-        ("labels", f"{la},{lb}"), ("prompts", len(common)), ("k", f"{k}-sub-seed{seed}"),
-        ("len", f"trunc{max_tokens}" if max_tokens else "full"), ("test", test_field), ("adj", "holm"),
-        ("ci", f"{ci_level:g}-percentile-{n_resamples}")])
-    return Comparison(labels=(la, lb), rows=rows, prompts=tuple(common), missing=missing, k=k,
-                      mean_tokens=mean_tokens, signature=sig, alpha=alpha,
-                      settings={"test": test, "max_tokens": max_tokens, "seed": seed, "n_resamples": n_resamples,
-                                "ci_level": ci_level})
+    sig = format_signature("compare", [("labels", f"{la},{lb}"), ("prompts", len(prompt_keys or ())),
+                                       *extra_fields, ("test", test_field), ("adj", "holm"),
+                                       ("ci", f"{ci_level:g}-percentile-{n_resamples}")])
+    if k is None:
+        sizes = [r.a.n_samples // max(r.a.n_groups, 1) for r in out_rows]
+        k = min(sizes) if sizes else 0
+    return Comparison(labels=(la, lb), rows=out_rows, prompts=prompt_keys or (),
+                      missing=dict(missing or {la: (), lb: ()}), k=k,
+                      mean_tokens=dict(mean_tokens or {la: math.nan, lb: math.nan}), signature=sig, alpha=alpha,
+                      settings={"test": test, "seed": seed, "n_resamples": n_resamples, "ci_level": ci_level,
+                                **(settings or {})})
 
 
 def compare_many(models: Mapping[str, Any], reference: str, metrics: Sequence[Union[str, Metric]] =

@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any, Hashable, Iterable, Union
 
-__all__ = ["load_samples", "SampleFileError"]
+__all__ = ["load_samples", "load_records", "SampleFileError"]
 
 
 class SampleFileError(ValueError):
@@ -167,3 +167,18 @@ def _gather(rows: Iterable[tuple[int, Any]], where: str, unit: str, prompt_field
 
 def _is_missing(x: Any) -> bool:
     return x is None or _is_nan(x)
+
+
+def load_records(path: Union[str, os.PathLike], *, encoding: str = "utf-8") -> list[dict[str, Any]]:
+    """Every row of a JSONL file as a dict, for fields other than completions
+    (e.g. ``top_logprobs`` for :func:`diversity.token_entropy`). Errors name
+    file and line, as in :func:`load_samples`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No sample file at {str(path)!r}.")
+    rows = []
+    for lineno, row in _jsonl_rows(path, encoding):
+        if not isinstance(row, dict):
+            raise SampleFileError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}.")
+        rows.append(row)
+    return rows
