@@ -16,34 +16,13 @@ from typing import Any, Hashable, Literal, Mapping, Sequence
 import numpy as np
 
 from ._engine import Corpus, Metric, evaluate, make_options
+from ._hill import hill_number
 from ._result import DiversityResult
 from ._validate import check_choice, check_real
 
 __all__ = ["AttributeDiversity", "attribute_diversity", "hill_number"]
 
 MEASURES = ("entropy", "richness", "gini-simpson", "inverse-simpson", "hill")
-
-
-def hill_number(counts: Sequence[int] | np.ndarray, q: float) -> float:
-    r"""Hill number (effective number of categories) of order q.
-
-    .. math:: {}^qD = \Big(\sum_i p_i^q\Big)^{1/(1-q)},\quad {}^1D = e^{H},\quad {}^\infty D = 1/\max_i p_i
-
-    q = 0 is richness, q = 1 the exponential of Shannon entropy, q = 2 the
-    inverse Simpson index.
-
-    >>> hill_number([5, 5], 1)
-    2.0
-    """
-    c = np.asarray(counts, dtype=np.float64)
-    p = c[c > 0] / c.sum()
-    if q == 0:
-        return float(len(p))
-    if q == 1:
-        return float(np.exp(-(p * np.log(p)).sum()))
-    if math.isinf(q):
-        return float(1.0 / p.max())
-    return float((p**q).sum() ** (1.0 / (1.0 - q)))
 
 
 class AttributeDiversity(Metric):

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ._engine import Corpus, Metric, evaluate, make_options
+from ._hill import hill_number
 from ._result import DiversityResult
 from ._validate import fill_doc, check_choice, check_real
 
@@ -157,13 +158,7 @@ def vendi_from_eigenvalues(eigenvalues: np.ndarray, q: float = 1.0) -> float:
     """
     lam = np.asarray(eigenvalues, dtype=np.float64)
     lam = np.where(lam > lam.max() * len(lam) * np.finfo(np.float64).eps, lam, 0.0)
-    p = lam[lam > 0]
-    p = p / p.sum()
-    if q == 1.0:
-        return float(np.exp(-(p * np.log(p)).sum()))
-    if math.isinf(q):
-        return float(1.0 / p.max())
-    return float((p**q).sum() ** (1.0 / (1.0 - q)))
+    return hill_number(lam, q)  # the Vendi score is the Hill number of the kernel's spectrum
 
 
 class VendiScore(_Semantic):
