@@ -184,3 +184,23 @@ def test_embedding_plot_from_given_embeddings(tmp_path):
     assert sum(a.get_visible() for a in fig.axes) == 3 and fig.axes[0].get_title() == "a"
     with pytest.raises(ValueError, match="method must be 'pca' or 'tsne'"):
         plot_embeddings(None, embeddings=emb, method="umap")
+
+
+def test_comparison_signature_is_pinned():
+    c = diversity.compare(BASE, ALIGNED, ["distinct-1"], seed=2, n_resamples=999)
+    assert c.signature == (f"compare|labels:base,aligned|prompts:14|k:6-sub-seed2|len:full|test:permutation-999|"
+                           f"adj:holm|ci:0.95-percentile-999|v:{diversity.__version__}")
+    w = diversity.compare(BASE, ALIGNED, ["distinct-1"], test="wilcoxon", max_tokens=5)
+    assert "|len:trunc5|test:wilcoxon|adj:holm|" in w.signature
+
+
+def test_compare_results_on_precomputed_per_prompt_results():
+    import math as _m
+    gen = lambda h: [[[0.0] * 5 if h else [0.0, -1e9, -1e9, -1e9, -1e9]]]  # noqa: E731
+    a = {"token-entropy": diversity.token_entropy({f"p{i}": gen(True) for i in range(6)})}
+    b = {"token-entropy": diversity.token_entropy({f"p{i}": gen(i % 2 == 0) for i in range(6)})}
+    c = diversity.compare_results(a, b, labels=("base", "aligned"))
+    r = c["token-entropy"]
+    assert r.diff == pytest.approx(-_m.log2(5) / 2) and r.n_prompts == 6
+    with pytest.raises(ValueError, match="need per-prompt results"):
+        diversity.compare_results({"x": diversity.distinct_n(["a b"])}, {"x": diversity.distinct_n(["a c"])})
