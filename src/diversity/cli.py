@@ -171,16 +171,24 @@ def _cmd_cite(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .compare import compare
-    from .datasets import load_handwritten
+    from .datasets import load_example
 
-    metrics = ["distinct-1", "distinct-2", "ngram-entropy-2", "self-bleu", "unique-fraction", "compression-ratio"]
-    print("Demo on the bundled HAND-WRITTEN stand-in sets (not model output; see "
-          "src/diversity/datasets/data/README.md).\n")
-    base, aligned = load_handwritten("base"), load_handwritten("aligned")
-    c = compare(base, aligned, metrics, labels=("base", "aligned"))
+    metrics = ["distinct-1", "distinct-2", "ngram-entropy-2", "self-bleu", "unique-fraction", "compression-ratio",
+               "mean-pairwise-distance", "vendi", "semantic-clusters"]
+    print("Demo: the bundled sample set, 40 open-ended prompts x 8 completions sampled at temperature 1.0 from\n"
+          "gemma-3-270m (base) and SmolLM2-135M-Instruct (aligned); semantic metrics use all-MiniLM-L6-v2.\n"
+          "The two models differ in family and size as well as alignment "
+          "(see src/diversity/datasets/data/README.md).\n")
+    base, aligned = load_example("base"), load_example("aligned")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c = compare(base, aligned, metrics, labels=("base", "aligned"),
+                    embedder=_embedder(args, metrics) if hasattr(args, "model") else None)
     print(c.to_markdown())
     print()
     print(c.summary())
+    for w in caught:
+        print(f"\nnote: {w.message}")
     return 0
 
 
@@ -225,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     ci.add_argument("metrics", nargs="*")
     ci.set_defaults(func=_cmd_cite)
 
-    d = sub.add_parser("demo", help="compare the bundled example sets")
+    d = sub.add_parser("demo", help="compare the bundled base and aligned sample sets")
+    d.add_argument("--model", default=None, help=argparse.SUPPRESS)
+    d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=_cmd_demo)
     return p
 
