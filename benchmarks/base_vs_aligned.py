@@ -123,13 +123,14 @@ def main(argv=None) -> None:
                 "n": sum(t.n for t in tables.values()),
                 "unparsed": sum(len(t.failures) for t in tables.values()),
                 "examples_unparsed": [f[2] for t in tables.values() for f in t.failures][:3],
+                "parsed_per_field": {f: sum(len(t.column(f)) for t in tables.values()) for f in PERSONA_FIELDS},
                 "top": {f: Counter(v for t in tables.values() for v in t.column(f)).most_common(5)
                         for f in ("nationality", "gender", "name")},
             }
             for f in ("nationality", "gender", "name"):
                 vals = {p: [v.casefold() for v in t.column(f)] for p, t in tables.items()}
-                vals = {p: v for p, v in vals.items() if v}
-                if len(vals) == len(tables):
+                vals = {p: v for p, v in vals.items() if v}  # prompts with no parseable value drop out
+                if vals:
                     target = extra_a if lab == la else extra_b
                     target[f"attribute-entropy[{f}]"] = diversity.attribute_diversity(vals, ci=len(vals) >= 2)
     shared = [k for k in extra_a if k in extra_b]
@@ -172,7 +173,8 @@ def main(argv=None) -> None:
     if persona_info:
         lines += ["### Personas", ""]
         for lab, info in persona_info.items():
-            lines.append(f"- **{lab}**: {info['n']} personas, {info['unparsed']} not fully parseable"
+            lines.append(f"- **{lab}**: {info['n']} personas, {info['unparsed']} not fully parseable; values found per "
+                         f"field: {info['parsed_per_field']}"
                          + (f" (e.g. {info['examples_unparsed'][0]!r})" if info["examples_unparsed"] else ""))
             for f, top in info["top"].items():
                 lines.append(f"  - top {f}: " + ", ".join(f"{v} ({c})" for v, c in top))
