@@ -2,7 +2,6 @@
 fairness controls, report formats, plots."""
 
 import json
-import math
 import warnings
 
 import numpy as np

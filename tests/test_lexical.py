@@ -13,8 +13,6 @@ References used here:
 
 import gzip
 import math
-import warnings
-from collections import Counter
 
 import numpy as np
 import pytest

@@ -45,7 +45,7 @@ def test_custom_tokenizer_object():
 @pytest.fixture(scope="module")
 def hf_folder(tmp_path_factory):
     """A tiny real word-level Hugging Face tokenizer, built here and saved to disk."""
-    tokenizers = pytest.importorskip("tokenizers")
+    pytest.importorskip("tokenizers")
     transformers = pytest.importorskip("transformers")
     from tokenizers import Tokenizer as HFTok, models, pre_tokenizers
 

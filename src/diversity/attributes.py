@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections import Counter
-from typing import Any, Hashable, Literal, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
 

@@ -11,7 +11,7 @@ from ._engine import Corpus, Metric
 from ._pairwise import all_pairs, pairwise_bleu, pairwise_rouge_l, sample_pairs
 from ._result import DiversityResult
 from ._selfbleu import SMOOTHINGS, self_bleu_per_text
-from ._validate import fill_doc, check_choice, check_int, check_real
+from ._validate import fill_doc, check_choice, check_int
 from .lexical import _COMMON_DOC, _run
 from .tokenize import Tokenizer
 

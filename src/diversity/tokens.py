@@ -9,7 +9,7 @@ OpenAI-compatible ``logprobs.top_logprobs``), or full logits.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal, Mapping
 
 import numpy as np
 
