@@ -183,7 +183,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         c = compare(base, aligned, metrics, labels=("base", "aligned"),
-                    embedder=_embedder(args, metrics) if hasattr(args, "model") else None)
+                    embedder=_embedder(args, metrics))
     print(c.to_markdown())
     print()
     print(c.summary())

@@ -111,7 +111,6 @@ class CentroidDistance(_Semantic):
 class Chamfer(_Semantic):
     """Mean distance to the nearest other completion; see :func:`chamfer`."""
 
-    name = key = "chamfer"
     undefined_reason = _PAIRS_UNDEFINED
 
     def __init__(self, metric: Literal["cosine", "euclidean"] = "cosine"):

@@ -20,7 +20,7 @@ from typing import Sequence, Union
 
 import numpy as np
 
-from ._ngrams import Vocabulary, ngram_codes, tokenize_texts
+from ._ngrams import NgramTotals, Vocabulary, ngram_codes, tokenize_texts
 from ._validate import as_groups, check_int
 from .tokenize import Tokenizer, get_tokenizer
 
@@ -115,10 +115,9 @@ class NgramCounts:
     def entropy(self, n: int, base: float = 2.0) -> float:
         """Shannon entropy of the n-gram distribution; NaN when there is no n-gram."""
         c = self.counts[self._check_n(n)].astype(np.float64)
-        t = c.sum()
-        if t == 0:
-            return math.nan
-        return max(0.0, float(math.log(t) - (c * np.log(c)).sum() / t)) / math.log(base)
+        totals = NgramTotals(n=n, unique=np.array([len(c)]), total=np.array([int(c.sum())]),
+                             sum_clogc=np.array([float((c * np.log(c)).sum())]))
+        return float(totals.entropy(base)[0])  # the same formula as the in-memory path
 
     def ead(self, n: int, vocab_size: int) -> float:
         """Expectation-adjusted distinct-n with vocabulary size ``vocab_size``."""
