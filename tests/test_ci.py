@@ -20,7 +20,9 @@ def test_ci_is_seeded_and_deterministic():
 
 def test_ci_resamples_prompts_not_completions():
     r = diversity.distinct_n(SAMPLES, n=2, n_resamples=2000)
-    ref = stats.bootstrap((np.array(r.per_group),), np.mean, n_resamples=2000, method="percentile",
+    # prompts are resampled in a canonical order of their keys, so that listing order never matters
+    by_key = dict(zip(r.groups, r.per_group))
+    ref = stats.bootstrap((np.array([by_key[k] for k in sorted(by_key)]),), np.mean, n_resamples=2000, method="percentile",
                           confidence_level=0.95, rng=np.random.default_rng(0))
     assert r.ci.low == pytest.approx(ref.confidence_interval.low)
     assert r.ci.high == pytest.approx(ref.confidence_interval.high)

@@ -18,7 +18,7 @@ def test_demo_prints_real_results():
     assert out.returncode == 0, out.stderr
     assert "gemma-3-270m (base) and SmolLM2-135M-Instruct (aligned)" in out.stdout
     assert "| vendi | ↑ |" in out.stdout and "emb:sentence-transformers/all-MiniLM-L6-v2@" in out.stdout
-    assert "| distinct-2 | ↑ |" in out.stdout and "`distinct-2|var:set|tok:unicode-v1|" in out.stdout
+    assert "| distinct-2 | ↑ |" in out.stdout and "`distinct-2|var:set|tok:unicode-v2|" in out.stdout
     assert "distinct-2: " in out.stdout  # the one-sentence summary
 
 

@@ -30,7 +30,7 @@ def test_score_errors():
         diversity.score(["a"], ["distinct-1", Distinct(1)])
     with pytest.raises(ValueError, match="at least one metric"):
         diversity.score(["a"], [])
-    with pytest.raises(TypeError, match="a metric must be a name"):
+    with pytest.raises(TypeError, match="a metric must be a spec string"):
         diversity.score(["a"], [3])
     assert "distinct-<n>" in diversity.available_metrics()
 

@@ -5,7 +5,8 @@
 0.6666666666666666
 """
 
-from ._result import ConfidenceInterval, DiversityResult, UndefinedMetricWarning
+from ._errors import InvalidParameterError, MemoryLimitError, UndefinedMetricWarning
+from ._result import ConfidenceInterval, DiversityResult
 from ._version import __version__
 from .attributes import attribute_diversity, hill_number
 from .bleu import Homogenization, SelfBLEU, homogenization, self_bleu
@@ -47,7 +48,7 @@ from .tokens import token_entropy
 
 __all__ = [
     "__version__",
-    "DiversityResult", "ConfidenceInterval", "UndefinedMetricWarning",
+    "DiversityResult", "ConfidenceInterval", "UndefinedMetricWarning", "InvalidParameterError", "MemoryLimitError",
     "load_samples", "load_records", "SampleFileError",
     "distinct_n", "ead", "ngram_entropy", "unique_fraction", "compression_ratio",
     "Distinct", "EAD", "NgramEntropy", "UniqueFraction", "CompressionRatio",

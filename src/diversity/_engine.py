@@ -4,7 +4,6 @@ per-prompt values, aggregating over prompts, CIs and signatures."""
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Hashable, Iterable, Literal, Sequence, Union
@@ -12,8 +11,9 @@ from typing import Any, Hashable, Iterable, Literal, Sequence, Union
 import numpy as np
 
 from ._ngrams import NgramTotals, TokenizedTexts, ngram_codes, ngram_totals, select_keys, tokenize_texts
-from ._result import DiversityResult, UndefinedMetricWarning, format_signature
-from ._stats import bootstrap_mean_ci
+from ._errors import UndefinedMetricWarning, warn
+from ._result import DiversityResult, format_signature
+from ._stats import bootstrap_mean_ci, canonical_order
 from ._validate import Groups, as_groups, check_choice, check_int, check_real
 from .tokenize import Tokenizer, get_tokenizer
 
@@ -97,8 +97,13 @@ class Corpus:
     def unit_embeddings(self) -> np.ndarray:
         """Rows scaled to unit length; a zero row has no direction and is an error."""
         x = self.embeddings
+        # scale each row by its largest magnitude first, so squaring cannot overflow (rows of 1e300)
+        # or underflow (rows of 1e-300)
+        scale = np.abs(x).max(axis=1) if x.size else np.zeros(len(x))
+        safe = np.where(scale > 0, scale, 1.0)
+        x = x / safe[:, None]
         norms = np.linalg.norm(x, axis=1)
-        zero = np.flatnonzero(norms == 0)
+        zero = np.flatnonzero(scale == 0)
         if len(zero):
             g = int(np.searchsorted(self.offsets, zero[0], side="right") - 1)
             raise ValueError(f"embedding {zero[0] - self.offsets[g]} of prompt {self.keys[g]!r} is a zero vector: "
@@ -159,6 +164,7 @@ class Metric:
     higher_is_more_diverse: bool
     uses_tokens: bool = True
     uses_embeddings: bool = False
+    per_completion_details: bool = False  # details["per_completion"] holds one value per completion
     undefined_reason: str = "the metric is undefined on this input"
 
     def fields(self, corpus: Corpus) -> list[tuple[str, Any]]:
@@ -235,6 +241,9 @@ def as_array_groups(arrays: Any, name: str, *, square: bool = False) -> tuple[Gr
     dim = None
     for k, a in zip(keys, items):
         where = f"{name}[{k!r}]" if grouped else name
+        if np.iscomplexobj(a):
+            raise TypeError(f"{where} is complex; embeddings and kernels must be real (np.real would silently "
+                            "drop the imaginary part, so it is not done for you).")
         try:
             a = np.asarray(a, dtype=np.float64)
         except (TypeError, ValueError) as e:
@@ -250,6 +259,12 @@ def as_array_groups(arrays: Any, name: str, *, square: bool = False) -> tuple[Gr
                 raise ValueError(f"{where} is not symmetric.")
             if not np.allclose(np.diag(a), 1.0, atol=1e-6):
                 raise ValueError(f"{where} must have a unit diagonal (k(x, x) = 1), as the Vendi score requires.")
+            if np.isfinite(a).all():
+                lam = np.linalg.eigvalsh(a)
+                tol = 1e-8 * max(1.0, float(np.abs(lam).max()))
+                if lam.min() < -tol:
+                    raise ValueError(f"{where} is not positive semi-definite (smallest eigenvalue {lam.min():.3g}): "
+                                     "a similarity kernel must be, or its Vendi score is meaningless.")
         elif dim is not None and a.shape[1] != dim:
             raise ValueError(f"{where} has dimension {a.shape[1]} but earlier embeddings have {dim}.")
         dim = a.shape[1]
@@ -262,7 +277,7 @@ def as_array_groups(arrays: Any, name: str, *, square: bool = False) -> tuple[Gr
 
 
 def evaluate(metrics: Sequence[Metric], samples: Any, opts: Options, func: str, *, embeddings: Any = None,
-             embedder: Any = None, kernel: Any = None) -> list[DiversityResult]:
+             embedder: Any = None, kernel: Any = None, texts_are_data: bool = True) -> list[DiversityResult]:
     """Compute ``metrics`` on ``samples`` (and/or precomputed embeddings or
     kernels); tokenization, counts and embeddings are computed once and shared."""
     arrays = None
@@ -274,13 +289,26 @@ def evaluate(metrics: Sequence[Metric], samples: Any, opts: Options, func: str, 
         groups, arrays = as_array_groups(embeddings, "embeddings")
         if samples is not None:
             text_groups = as_groups(samples)
-            if text_groups.sizes != groups.sizes or (text_groups.grouped and text_groups.keys != groups.keys):
-                raise ValueError(f"{func}: samples and embeddings do not match (completions per prompt "
-                                 f"{text_groups.sizes} vs embedding rows {groups.sizes}).")
+            if text_groups.grouped and groups.grouped and text_groups.keys != groups.keys:
+                only_t = [k for k in text_groups.keys if k not in groups.keys][:3]
+                only_e = [k for k in groups.keys if k not in text_groups.keys][:3]
+                raise ValueError(f"{func}: samples and embeddings have different prompt keys (only in samples: "
+                                 f"{only_t!r}, only in embeddings: {only_e!r}"
+                                 + ("; same keys in another order" if not only_t and not only_e else "") + ").")
+            if text_groups.sizes != groups.sizes:
+                bad = next(i for i, (a, b) in enumerate(zip(text_groups.sizes, groups.sizes)) if a != b) \
+                    if len(text_groups.sizes) == len(groups.sizes) else None
+                where = (f"prompt {text_groups.keys[bad]!r} has {text_groups.sizes[bad]} completions but "
+                         f"{groups.sizes[bad]} embedding rows") if bad is not None else \
+                    f"{len(text_groups.sizes)} prompts of samples vs {len(groups.sizes)} of embeddings"
+                raise ValueError(f"{func}: samples and embeddings do not match: {where}.")
             groups = text_groups
     elif samples is None:
-        raise ValueError(f"{func}: pass samples (texts), or embeddings=" +
-                         (" or kernel=." if any(getattr(m, "accepts_kernel", False) for m in metrics) else "."))
+        if any(m.uses_embeddings for m in metrics):
+            raise ValueError(f"{func}: pass samples (texts), or embeddings=" +
+                             (" or kernel=." if any(getattr(m, "accepts_kernel", False) for m in metrics) else "."))
+        raise TypeError(f"{func}: samples is None; pass the completions (a sequence of strings, or a mapping "
+                        "prompt -> sequence of strings).")
     else:
         groups = as_groups(samples)
     has_texts = samples is not None
@@ -308,45 +336,105 @@ def evaluate(metrics: Sequence[Metric], samples: Any, opts: Options, func: str, 
         sets, keys = [[c for s in groups.sets for c in s]], ("pooled",)
     else:
         sets, keys = groups.sets, groups.keys
+    blank = None
+    if texts_are_data and has_texts:
+        sets, keys, emb, blank, kept = _drop_blank(sets, keys, emb)
+    else:
+        kept = np.arange(len(sets))
+    n_all = len(groups.sets) if mode != "pooled" else 1
     corpus = Corpus(sets, opts.tokenizer, opts.lowercase, keys=keys, has_texts=has_texts, embeddings=emb,
                     embedder=embedder, kernels=arrays if kernel is not None else None)
     results = []
     for metric in metrics:
-        values = np.asarray(metric.group_values(corpus), dtype=np.float64)
-        results.append(_aggregate(metric, values, corpus, groups, mode, want_ci, opts, func))
+        values = np.full(n_all, np.nan)
+        details: dict[str, Any] = {}
+        if len(kept):
+            values[kept] = np.asarray(metric.group_values(corpus), dtype=np.float64)
+            details = metric.details(corpus)
+        elif metric.per_completion_details:
+            details = {"per_completion": ()}
+        if blank is not None:
+            details = _expand_details(details, blank, corpus)
+            details["n_blank"] = int(blank.sum())
+        results.append(_aggregate(metric, values, details, corpus, groups, mode, want_ci, opts, func,
+                                  n_all - len(kept)))
     return results
 
 
-def _aggregate(metric: Metric, values: np.ndarray, corpus: Corpus, groups: Groups, mode: str,
-               want_ci: bool, opts: Options, func: str) -> DiversityResult:
+BLANK_REASON = "every completion is empty or whitespace"
+
+
+def _drop_blank(sets, keys, emb):
+    """Leave out completions without content (empty or whitespace only): they
+    are non-answers, never "the most diverse" answers. Groups left empty are
+    dropped here and come back as NaN (undefined) in the results."""
+    flat = [t for s in sets for t in s]
+    blank = np.fromiter((not t.strip() for t in flat), dtype=bool, count=len(flat))
+    if not blank.any():
+        return sets, keys, emb, blank, np.arange(len(sets))
+    new_sets, kept, start = [], [], 0
+    for g, s in enumerate(sets):
+        keep = [t for t, b in zip(s, blank[start:start + len(s)]) if not b]
+        start += len(s)
+        if keep:
+            new_sets.append(keep)
+            kept.append(g)
+    if emb is not None:
+        emb = emb[~blank]
+    return new_sets, tuple(keys[g] for g in kept), emb, blank, np.array(kept, dtype=np.int64)
+
+
+def _expand_details(details: dict[str, Any], blank: np.ndarray, corpus: Corpus) -> dict[str, Any]:
+    """Per-completion details come back aligned with the input (NaN for blank
+    completions), and length statistics describe every completion given
+    (a blank completion has no token)."""
+    if "mean_tokens" in details and blank.any():
+        lengths = np.zeros(len(blank))
+        if len(corpus.texts):
+            lengths[~blank] = corpus.tokens.lengths
+        details = dict(details, mean_tokens=float(lengths.mean()),
+                       std_tokens=float(lengths.std(ddof=1)) if len(lengths) > 1 else 0.0,
+                       total_tokens=int(lengths.sum()))
+    if "per_completion" in details:
+        full = np.full(len(blank), np.nan)
+        full[~blank] = np.asarray(details["per_completion"], dtype=np.float64)
+        details = dict(details, per_completion=tuple(float(v) for v in full))
+    return details
+
+
+def _aggregate(metric: Metric, values: np.ndarray, details: dict[str, Any], corpus: Corpus, groups: Groups,
+               mode: str, want_ci: bool, opts: Options, func: str, n_blank_groups: int) -> DiversityResult:
     undefined = np.isnan(values)
-    details = metric.details(corpus)
+    reason = metric.undefined_reason
+    if n_blank_groups:
+        reason = f"{reason}; or {BLANK_REASON}" if n_blank_groups < undefined.sum() else BLANK_REASON
     per_group = std = ci = None
     if mode == "per-prompt":
         if undefined.all():
             value = math.nan
-            warnings.warn(f"{metric.name} is undefined for every prompt ({metric.undefined_reason}); "
-                          "returning NaN.", UndefinedMetricWarning, stacklevel=3)
+            warn(f"{metric.name} is undefined for every prompt ({reason}); "
+                          "returning NaN.", UndefinedMetricWarning)
         else:
             if undefined.any():
                 bad = [groups.keys[i] for i in np.flatnonzero(undefined)[:5]]
-                warnings.warn(
+                warn(
                     f"{metric.name} is undefined for {int(undefined.sum())} of {len(values)} prompts "
-                    f"({metric.undefined_reason}), e.g. {bad!r}; they are left out of the mean "
-                    "(their per_group value is NaN).", UndefinedMetricWarning, stacklevel=3)
+                    f"({reason}), e.g. {bad!r}; they are left out of the mean "
+                    "(their per_group value is NaN).", UndefinedMetricWarning)
             defined = values[~undefined]
             value = float(defined.mean())
             std = float(defined.std(ddof=1)) if len(defined) > 1 else math.nan
         per_group = tuple(float(v) for v in values)
         details["n_undefined_groups"] = int(undefined.sum())
         if want_ci and (opts.ci or (~undefined).sum() >= 2):  # automatic CIs need 2 defined prompts
-            ci = bootstrap_mean_ci(values[~undefined], level=opts.ci_level, n_resamples=opts.n_resamples,
+            order = canonical_order(groups.keys)  # resampling must not depend on the order of the prompts
+            ordered = values[order]
+            ci = bootstrap_mean_ci(ordered[~np.isnan(ordered)], level=opts.ci_level, n_resamples=opts.n_resamples,
                                    method=opts.ci_method, seed=opts.seed)
     else:
         value = float(values[0])
         if undefined[0]:
-            warnings.warn(f"{metric.name} is undefined ({metric.undefined_reason}); returning NaN.",
-                          UndefinedMetricWarning, stacklevel=3)
+            warn(f"{metric.name} is undefined ({reason}); returning NaN.", UndefinedMetricWarning)
     fields: list[tuple[str, Any]] = list(metric.fields(corpus))
     if metric.uses_tokens:
         fields += [("tok", opts.tokenizer.spec), ("lc", opts.lowercase)]

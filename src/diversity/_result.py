@@ -5,7 +5,7 @@ A :class:`DiversityResult` is immutable, JSON-serialisable through
 *signature*: a string that records every setting that changes the number, in
 the spirit of sacrebleu, e.g.::
 
-    distinct-2|var:set|tok:unicode-v1|lc:no|agg:per-prompt-mean|k:10|v:0.1.0
+    distinct-2|var:set|tok:unicode-v2|lc:no|agg:per-prompt-mean|k:10|v:0.2.0
 
 Two results are comparable only when their signatures are equal.
 """
@@ -18,11 +18,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Hashable, Mapping, Sequence
 
+from ._errors import UndefinedMetricWarning  # noqa: F401  (re-exported)
 from ._version import __version__
-
-
-class UndefinedMetricWarning(UserWarning):
-    """A metric is undefined on this input (for example no n-grams at all); NaN is returned."""
 
 
 def format_signature(metric: str, fields: Sequence[tuple[str, Any]]) -> str:

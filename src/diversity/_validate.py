@@ -8,8 +8,15 @@ The input model:
   sequence of such sequences.
 
 A bare ``str`` is never a set (it is not a set of characters). Empty strings
-are real model outputs and are kept; ``None``, NaN and other non-strings are
-rejected with the index that holds them.
+are real model outputs and are kept (every metric leaves completions without
+content out and says how many it left out); ``None``, NaN, ``bytes`` and other
+non-strings are rejected with the index that holds them, and so are strings
+that are not valid Unicode (a lone surrogate such as ``"\\ud800"``, which no
+encoder or compressor accepts).
+
+Prompt keys are identities: a mapping keeps its keys, and a pandas Series of
+lists (what ``df.groupby("prompt")["completion"].apply(list)`` returns) is
+read as a mapping from its index, never by position.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Hashable, Union
+
+from ._errors import InvalidParameterError
 
 SampleSet = Sequence[str]
 GroupedSamples = Union[Mapping[Hashable, Sequence[str]], Sequence[Sequence[str]]]
@@ -47,7 +56,25 @@ def _is_missing(x: Any) -> bool:
 
 
 def _describe(x: Any) -> str:
+    if isinstance(x, (bytes, bytearray)):
+        return f"{type(x).__name__} {x[:30]!r} (decode it first, e.g. .decode('utf-8'))"
     return f"{type(x).__name__} {x!r}" if x is not None else "None"
+
+
+def _check_unicode(texts: tuple[str, ...], where: str) -> None:
+    """Reject lone surrogates, which no UTF-8 encoder (compressor, embedder) accepts."""
+    try:
+        "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        for i, t in enumerate(texts):
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise ValueError(
+                    f"{where}[{i}] is not valid Unicode: a lone surrogate {t[e.start]!r} at character {e.start} "
+                    "(a broken UTF-16 pair, e.g. from a JSON escape \\ud83d without its partner). Repair or "
+                    "drop the text, e.g. text.encode('utf-8', 'replace').decode('utf-8')."
+                ) from None
 
 
 def _check_set(items: Any, where: str) -> tuple[str, ...]:
@@ -66,7 +93,14 @@ def _check_set(items: Any, where: str) -> tuple[str, ...]:
             raise ValueError(f"{where}[{i}] is a missing value (NaN), not a completion.")
         else:
             raise TypeError(f"{where}[{i}] must be a str, got {_describe(x)}.")
-    return tuple(out)
+    out = tuple(out)
+    _check_unicode(out, where)
+    return out
+
+
+def _is_series(x: Any) -> bool:
+    """A pandas Series (or anything with an index and items): its index holds the keys."""
+    return hasattr(x, "index") and hasattr(x, "items") and hasattr(x, "iloc")
 
 
 def _is_sequence(x: Any) -> bool:
@@ -85,6 +119,11 @@ def as_groups(samples: Any, *, name: str = "samples") -> Groups:
     """
     if isinstance(samples, Groups):
         return samples
+    if samples is None:
+        raise TypeError(f"{name} is None: pass the completions, one sequence of strings or one per prompt.")
+    if _is_series(samples) and len(samples) and not isinstance(samples.iloc[0], str) and \
+            _is_sequence(samples.iloc[0]):
+        samples = dict(samples.items())  # a Series of lists: the index holds the prompt keys
     if isinstance(samples, Mapping):
         if len(samples) == 0:
             raise ValueError(f"{name} is empty: no prompts were given.")
@@ -128,17 +167,23 @@ def as_groups(samples: Any, *, name: str = "samples") -> Groups:
 def check_int(value: Any, name: str, func: str, *, low: int = 1) -> int:
     """sklearn-style check that ``value`` is an int >= ``low``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The {name!r} parameter of {func} must be an int in the range [{low}, inf). "
             f"Got {value!r} instead."
         )
     return int(value)
 
 
+def check_bool(value: Any, name: str, func: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidParameterError(f"The {name!r} parameter of {func} must be a bool. Got {value!r} instead.")
+    return value
+
+
 def check_choice(value: Any, name: str, func: str, choices: Sequence[str]) -> str:
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         opts = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"The {name!r} parameter of {func} must be one of {opts}. Got {value!r} instead.")
+        raise InvalidParameterError(f"The {name!r} parameter of {func} must be one of {opts}. Got {value!r} instead.")
     return value
 
 
@@ -150,7 +195,7 @@ def check_real(value: Any, name: str, func: str, *, low: float, high: float = ma
         ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
     if not ok:
         lb, rb = ("(" if low_open else "["), (")" if high_open else "]")
-        raise ValueError(
+        raise InvalidParameterError(
             f"The {name!r} parameter of {func} must be a float in the range {lb}{low}, {high}{rb}. "
             f"Got {value!r} instead."
         )
@@ -167,3 +212,23 @@ def fill_doc(common: str):
         return func
 
     return deco
+
+
+def memory_limit() -> int:
+    """Bytes one computation may allocate: ``$DIVERSITY_MEMORY_LIMIT`` (e.g.
+    ``8G``, ``512M`` or bytes), else half of the machine's physical memory."""
+    import os
+
+    env = os.environ.get("DIVERSITY_MEMORY_LIMIT")
+    if env:
+        units = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+        text = env.strip().upper().rstrip("IB")
+        try:
+            return int(float(text[:-1]) * units[text[-1]]) if text[-1:] in units else int(float(text))
+        except (ValueError, IndexError):
+            raise InvalidParameterError(f"DIVERSITY_MEMORY_LIMIT must be a size such as 8G or 512M, got {env!r}.") \
+                from None
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8 * 2**30

@@ -151,4 +151,4 @@ def attribute_diversity(values: Any, measure: Literal["entropy", "richness", "gi
     metric = AttributeDiversity(measure, q=q, base=base)
     opts = make_options("attribute_diversity", tokenizer="unicode", lowercase=False, aggregate=aggregate, ci=ci,
                         ci_level=ci_level, n_resamples=n_resamples, ci_method=ci_method, seed=seed)
-    return evaluate([metric], _stringify(values), opts, "attribute_diversity")[0]
+    return evaluate([metric], _stringify(values), opts, "attribute_diversity", texts_are_data=False)[0]

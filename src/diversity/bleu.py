@@ -11,7 +11,9 @@ from ._engine import Corpus, Metric
 from ._pairwise import all_pairs, pairwise_bleu, pairwise_rouge_l, sample_pairs
 from ._result import DiversityResult
 from ._selfbleu import SMOOTHINGS, self_bleu_per_text
-from ._validate import fill_doc, check_choice, check_int
+from ._errors import MemoryLimitError
+from ._stats import key_rng, text_order
+from ._validate import fill_doc, check_choice, check_int, memory_limit
 from .lexical import _COMMON_DOC, _run
 from .tokenize import Tokenizer
 
@@ -37,6 +39,7 @@ class SelfBLEU(Metric):
     """Self-BLEU (Zhu et al. 2018) against the other completions; see :func:`self_bleu`."""
 
     higher_is_more_diverse = False
+    per_completion_details = True
     undefined_reason = "a prompt needs at least 2 completions (each is scored against the others)"
 
     def __init__(self, max_n: int = 4, *, weights: Sequence[float] | None = None,
@@ -89,23 +92,41 @@ class Homogenization(Metric):
 
     def group_values(self, corpus: Corpus) -> np.ndarray:
         tt = corpus.tokens
-        rng = np.random.default_rng(self.pair_seed)
         weights = np.full(self.max_n, 1.0 / self.max_n)
         out = np.full(corpus.n_groups, np.nan)
-        start = 0
+        self._check_memory(corpus.sizes)
         for g, k in enumerate(corpus.sizes.tolist()):
-            if k >= 2:
-                n_pairs = k * (k - 1) // 2
-                if self.max_pairs is not None and n_pairs > self.max_pairs:
-                    i, j = sample_pairs(k, self.max_pairs, rng)
-                else:
-                    i, j = all_pairs(k)
-                i, j = i + start, j + start
-                sims = pairwise_rouge_l(tt, i, j) if self.measure == "rouge-l" else \
-                    pairwise_bleu(tt, i, j, weights, self.smoothing)
-                out[g] = sims.mean()
-            start += k
+            if k < 2:
+                continue
+            start = int(corpus.offsets[g])
+            n_pairs = k * (k - 1) // 2
+            if self.max_pairs is not None and n_pairs > self.max_pairs:
+                # pairs drawn over the completions in text order, from a generator seeded by
+                # (pair_seed, prompt key): the same pairs whatever the order of prompts or completions
+                order = text_order(corpus.sets[g])
+                i, j = sample_pairs(k, self.max_pairs, key_rng(self.pair_seed, corpus.keys[g], "pairs"))
+                i, j = order[i], order[j]
+            else:
+                i, j = all_pairs(k)
+            i, j = i + start, j + start
+            sims = pairwise_rouge_l(tt, i, j) if self.measure == "rouge-l" else \
+                pairwise_bleu(tt, i, j, weights, self.smoothing)
+            out[g] = sims.mean()
         return out
+
+    def _check_memory(self, sizes: np.ndarray) -> None:
+        k = int(sizes.max()) if len(sizes) else 0
+        n_pairs = k * (k - 1) // 2 if self.max_pairs is None else min(k * (k - 1) // 2, self.max_pairs)
+        need = n_pairs * _BYTES_PER_PAIR
+        if need > memory_limit():
+            raise MemoryLimitError(
+                f"homogenization over all {n_pairs:,} pairs of a set of {k:,} completions needs about "
+                f"{need / 2**30:.1f} GiB (limit {memory_limit() / 2**30:.1f} GiB, DIVERSITY_MEMORY_LIMIT); "
+                "pass max_pairs= (e.g. max_pairs=100_000) to score a uniform sample of pairs, recorded in "
+                "the signature.")
+
+
+_BYTES_PER_PAIR = 40  # pair indices, similarities and per-pair temporaries
 
 
 @fill_doc(_COMMON_DOC)
@@ -203,8 +224,14 @@ def homogenization(samples: Any, measure: Literal["rouge-l", "bleu"] = "rouge-l"
     Lower is more diverse; range [0, 1]. ROUGE-L is exact for all pairs by
     default (bit-parallel LCS, pairs with no shared token skipped exactly);
     ``max_pairs`` draws that many distinct pairs per prompt uniformly without
-    replacement (seeded by ``pair_seed``) for very large sets, recorded as
-    ``pairs:sample-<m>-seed<s>`` instead of ``pairs:all``.
+    replacement for very large sets, recorded as ``pairs:sample-<m>-seed<s>``
+    instead of ``pairs:all``. The pairs are drawn over the completions in text
+    order from a generator seeded by ``pair_seed`` and the prompt key, so the
+    same prompts and completions give the same pairs in any input order.
+    Completions that are empty or whitespace only are left out (a pair with a
+    non-answer is not "diverse"). All pairs of a very large set are refused
+    with a :class:`~diversity.MemoryLimitError` that gives the size and
+    suggests ``max_pairs``, before anything is allocated.
 
     Parameters
     ----------

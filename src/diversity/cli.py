@@ -14,6 +14,7 @@ with a one-line message (naming file and line for malformed sample files).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -86,7 +87,7 @@ def _load(path: str, args: argparse.Namespace):
     from .io import load_samples
 
     samples = load_samples(path, prompt_field=None if args.no_prompt else args.prompt_field,
-                           completion_field=args.completion_field)
+                           completion_field=args.completion_field, format=args.format_in)
     return samples[None] if args.no_prompt else samples
 
 
@@ -95,10 +96,26 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
     samples = _load(args.file, args)
     metrics = args.metrics or list(DEFAULT_METRICS)
-    results = score(samples, metrics, tokenizer=args.tokenizer, lowercase=args.lowercase, aggregate=args.aggregate,
-                    seed=args.seed, embedder=_embedder(args, metrics))
+    with _warnings_to_stderr(args.quiet):
+        results = score(samples, metrics, tokenizer=args.tokenizer, lowercase=args.lowercase,
+                        aggregate=args.aggregate, seed=args.seed, embedder=_embedder(args, metrics))
     print(_score_table(results, args.format))
     return 0
+
+
+@contextlib.contextmanager
+def _warnings_to_stderr(quiet: bool):
+    """Warnings become one line each on stderr (no source lines), or nothing with --quiet."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    if not quiet:
+        seen = set()
+        for w in caught:
+            text = str(w.message)
+            if text not in seen:
+                seen.add(text)
+                print(f"diversity: warning: {text}", file=sys.stderr)
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -106,14 +123,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     a, b = _load(args.a, args), _load(args.b, args)
     metrics = args.metrics or list(DEFAULT_COMPARE_METRICS)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _warnings_to_stderr(args.quiet):
         c = compare(a, b, metrics, labels=tuple(args.labels), k=args.k, max_tokens=args.max_tokens, test=args.test,
                     tokenizer=args.tokenizer, lowercase=args.lowercase, seed=args.seed,
                     embedder=_embedder(args, metrics))
-    for w in caught:
-        if not args.quiet:
-            print(f"diversity: warning: {w.message}", file=sys.stderr)
     if args.plot:
         from .plot import plot_forest
 
@@ -161,9 +174,13 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def _cmd_cite(args: argparse.Namespace) -> int:
-    from ._citations import CITATIONS, bibtex
-    from .score import available_metrics
+    from ._citations import CITATIONS, bibtex, references_for
+    from .score import available_metrics, resolve_metric
 
+    for name in args.metrics:
+        resolve_metric(name)  # an unknown metric is an error (exit 2), not an empty answer
+        if not references_for(name.partition("?")[0]):
+            raise ValueError(f"no reference is recorded for {name!r}.")
     names = args.metrics or [m.replace("-<n>", "-1") for m in available_metrics()]
     print(bibtex(names) + "\n\n" + CITATIONS["mohammadi2024creativity"])
     return 0
@@ -204,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--prompt-field", default="prompt")
         s.add_argument("--completion-field", default="completion")
         s.add_argument("--no-prompt", action="store_true", help="treat each file as one set")
+        s.add_argument("--format-in", choices=["jsonl", "csv", "tsv"], default=None,
+                       help="input format, for files whose name does not tell (default: from the suffix)")
         s.add_argument("--model", default=None, help="sentence-transformers model folder (default all-MiniLM-L6-v2)")
         s.add_argument("--seed", type=int, default=0)
         s.add_argument("--quiet", action="store_true", help="no progress bars or warnings on stderr")
@@ -244,7 +263,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError, ImportError, KeyError) as e:
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except (ValueError, TypeError, OSError, ImportError, KeyError, MemoryError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"diversity: error: {msg}", file=sys.stderr)
         return 2

@@ -27,6 +27,7 @@ import numpy as np
 from ._citations import bibtex
 from ._engine import Metric
 from ._result import ConfidenceInterval, DiversityResult, _jsonable, format_signature
+from ._stats import bootstrap_mean_ci, canonical_order, key_rng, text_order
 from ._validate import as_groups, check_choice, check_int, check_real
 from .score import resolve_metric, score
 from .tokenize import Tokenizer, get_tokenizer
@@ -57,9 +58,13 @@ class MetricComparison:
     p_value: float
     p_holm: float
     test: str
+    reason: str | None = None  # why the paired statistics are undefined (None when they are defined)
 
     def verdict(self, alpha: float = 0.05) -> str:
-        """``"less diverse"``, ``"more diverse"`` (b relative to a) or ``"no significant difference"``."""
+        """``"less diverse"``, ``"more diverse"`` (b relative to a), ``"no significant difference"``,
+        or ``"undefined"`` (see :attr:`reason`)."""
+        if self.reason is not None:
+            return "undefined"
         if not (self.p_holm < alpha) or self.diff == 0 or math.isnan(self.diff):
             return "no significant difference"
         more = (self.diff > 0) == self.higher_is_more_diverse
@@ -72,6 +77,7 @@ class MetricComparison:
             "diff": _jsonable(self.diff), "diff_ci": self.diff_ci.to_dict() if self.diff_ci else None,
             "effect_size_dz": _jsonable(self.effect_size), "p_value": _jsonable(self.p_value),
             "p_holm": _jsonable(self.p_holm), "test": self.test, "verdict": self.verdict(),
+            "reason": self.reason,
         }
 
 
@@ -123,6 +129,9 @@ class Comparison:
         lines = []
         for r in self.rows:
             v = r.verdict(self.alpha)
+            if v == "undefined":
+                lines.append(f"{r.metric}: undefined ({r.reason}).")
+                continue
             ci = f" (95% CI {_fmt(r.diff_ci.low, 4)} to {_fmt(r.diff_ci.high, 4)})" if r.diff_ci else ""
             what = f"{b} is {v} than {a}" if v != "no significant difference" else f"no significant difference between {b} and {a}"
             lines.append(f"{r.metric}: {what}; difference {b} - {a} = {r.diff:+.4g}{ci}, "
@@ -172,7 +181,8 @@ class Comparison:
         stars = _stars(r.p_holm)
         if latex and stars:
             stars = f"$^{{{stars}}}$"
-        return [r.metric, arrow, val(r.a), val(r.b), diff, _fmt(r.effect_size, 2), _fmt_p(r.p_holm) + stars]
+        p_cell = "undefined" if r.reason is not None else _fmt_p(r.p_holm) + stars
+        return [r.metric, arrow, val(r.a), val(r.b), diff, _fmt(r.effect_size, 2), p_cell]
 
     def to_markdown(self) -> str:
         """A Markdown table with CIs, effect sizes, Holm p-values and footnotes."""
@@ -246,10 +256,11 @@ def _holm(p: np.ndarray) -> np.ndarray:
 
 
 def _paired_test(a: np.ndarray, b: np.ndarray, test: str, n_resamples: int, seed: int) -> float:
+    """p-value of the paired test; ``a`` and ``b`` must be in canonical prompt order."""
     from scipy import stats
 
     d = b - a
-    if len(d) == 0:
+    if len(d) < 2:
         return math.nan
     if np.all(d == 0):
         return 1.0
@@ -259,8 +270,10 @@ def _paired_test(a: np.ndarray, b: np.ndarray, test: str, n_resamples: int, seed
     def mean_diff(x, y, axis):
         return np.mean(x - y, axis=axis)
 
+    batch = max(1, min(n_resamples, (1 << 22) // len(d)))  # bounded memory, the same p-value
     res = stats.permutation_test((b, a), mean_diff, permutation_type="samples", vectorized=True,
-                                 n_resamples=n_resamples, alternative="two-sided", rng=np.random.default_rng(seed))
+                                 n_resamples=n_resamples, alternative="two-sided", rng=np.random.default_rng(seed),
+                                 batch=batch)
     return float(res.pvalue)
 
 
@@ -273,22 +286,9 @@ def _as_prompt_map(x: Any, name: str) -> dict[Hashable, tuple[str, ...]]:
 
 
 def _truncate(texts: Sequence[str], budget: int, tokenizer: Tokenizer) -> list[str]:
-    """Cut each text after its first ``budget`` tokens (keeping the original characters
-    for the regex tokenizers; other tokenizers' tokens are joined with spaces)."""
-    from .tokenize import _UNICODE_RE
-
-    out = []
-    for t in texts:
-        if tokenizer.name == "unicode":
-            spans = [m.end() for m in _UNICODE_RE.finditer(t)]
-        elif tokenizer.name == "whitespace":
-            spans = [m.end() for m in re.finditer(r"\S+", t)]
-        else:
-            toks = tokenizer(t)
-            out.append(" ".join(toks[:budget]))
-            continue
-        out.append(t if len(spans) <= budget else t[:spans[budget - 1]])
-    return out
+    """Cut each text after its first ``budget`` tokens: a prefix of the original text
+    (see :meth:`Tokenizer.truncate`), never tokens re-joined with spaces."""
+    return [tokenizer.truncate(t, budget) for t in texts]
 
 
 def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_COMPARE_METRICS, *,
@@ -362,21 +362,24 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_COMP
         if k > smallest:
             raise ValueError(f"k={k} is larger than the smallest set ({smallest} completions); "
                              "every prompt needs k completions on both sides.")
-    rng = np.random.default_rng(seed)
     tok = get_tokenizer(tokenizer)
 
-    def cut(m: dict) -> dict:
+    def cut(m: dict, side: str) -> dict:
         out = {}
         for p in common:
             texts = list(m[p])
             if len(texts) > k:
-                texts = [texts[i] for i in np.sort(rng.choice(len(texts), size=k, replace=False))]
+                # k of the completions in text order, drawn by a generator seeded by (seed, side, prompt key):
+                # the same subset whatever the order in which prompts or completions are listed
+                order = text_order(texts)
+                pick = np.sort(key_rng(seed, p, f"subsample:{side}").choice(len(texts), size=k, replace=False))
+                texts = [texts[i] for i in order[pick]]
             out[p] = _truncate(texts, max_tokens, tok) if max_tokens else texts
         return out
 
     if max_tokens is not None:
         check_int(max_tokens, "max_tokens", "compare")
-    sa, sb = cut(ma), cut(mb)
+    sa, sb = cut(ma, "a"), cut(mb, "b")
     mean_tokens = {}
     for lab, s in ((la, sa), (lb, sb)):
         lens = [len(tok(t.lower() if lowercase else t)) for ts in s.values() for t in ts]
@@ -393,7 +396,7 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_COMP
 
         embedder = SentenceTransformerEmbedder()  # one model load for both sides
     common_kw = dict(embedder=embedder, tokenizer=tok, lowercase=lowercase, aggregate="per-prompt",
-                     ci=len(common) >= 2, ci_level=ci_level, n_resamples=n_resamples, seed=seed)
+                     ci=None, ci_level=ci_level, n_resamples=n_resamples, seed=seed)
     ra = score(sa, objs, **common_kw)
     rb = score(sb, objs, **common_kw)
     return compare_results(ra, rb, labels=(la, lb), test=test, alpha=alpha, ci_level=ci_level,
@@ -428,27 +431,31 @@ def compare_results(ra: Mapping[str, DiversityResult], rb: Mapping[str, Diversit
         if a_res.per_group is None or b_res.per_group is None:
             raise ValueError(f"{key}: paired statistics need per-prompt results (aggregate='per-prompt').")
         pos_b = {g: i for i, g in enumerate(b_res.groups)}
-        pairs = [(a_res.per_group[i], b_res.per_group[pos_b[g]]) for i, g in enumerate(a_res.groups) if g in pos_b]
+        shared = [g for g in a_res.groups if g in pos_b]
         if prompt_keys is None:
-            prompt_keys = tuple(g for g in a_res.groups if g in pos_b)
-        va = np.array([p[0] for p in pairs], dtype=float)
-        vb = np.array([p[1] for p in pairs], dtype=float)
+            prompt_keys = tuple(shared)
+        shared = [shared[i] for i in canonical_order(shared)]  # statistics never depend on the listing order
+        pos_a = {g: i for i, g in enumerate(a_res.groups)}
+        va = np.array([a_res.per_group[pos_a[g]] for g in shared], dtype=float)
+        vb = np.array([b_res.per_group[pos_b[g]] for g in shared], dtype=float)
         ok = ~(np.isnan(va) | np.isnan(vb))
         va, vb = va[ok], vb[ok]
         d = vb - va
         diff = float(d.mean()) if len(d) else math.nan
+        reason = None
+        if len(d) < 2:
+            reason = (f"defined on {len(d)} of {len(shared)} shared prompts on both sides; paired statistics "
+                      "need at least 2")
         diff_ci = None
-        if len(d) >= 2:
-            from ._stats import bootstrap_mean_ci
-
+        if reason is None:
             diff_ci = bootstrap_mean_ci(d, level=ci_level, n_resamples=n_resamples, method="percentile", seed=seed)
         sd = float(d.std(ddof=1)) if len(d) >= 2 else math.nan
         effect = 0.0 if (len(d) >= 2 and sd == 0 and diff == 0) else (diff / sd if sd and sd > 0 else math.nan)
-        p = _paired_test(va, vb, test, n_resamples, seed)
+        p = _paired_test(va, vb, test, n_resamples, seed) if reason is None else math.nan
         pvals.append(p)
         rows.append(dict(metric=key, higher_is_more_diverse=a_res.higher_is_more_diverse, a=a_res, b=b_res,
                          n_prompts=int(len(d)), diff=diff, diff_ci=diff_ci, effect_size=effect, p_value=p,
-                         test=test))
+                         test=test, reason=reason))
     holm = _holm(np.array(pvals, dtype=float))
     out_rows = tuple(MetricComparison(p_holm=float(h), **r) for r, h in zip(rows, holm))
     test_field = f"{test}-{n_resamples}" if test == "permutation" else test

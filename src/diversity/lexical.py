@@ -27,7 +27,8 @@ import numpy as np
 
 from ._engine import Corpus, Metric, evaluate, make_options
 from ._result import DiversityResult
-from ._validate import fill_doc, check_choice, check_int, check_real
+from ._errors import InvalidParameterError
+from ._validate import fill_doc, check_bool, check_choice, check_int, check_real
 from .tokenize import Tokenizer
 
 __all__ = [
@@ -102,10 +103,9 @@ class NgramEntropy(Metric):
         self.n = check_int(n, "n", "ngram_entropy")
         self.base = check_real(base, "base", "ngram_entropy", low=0.0, low_open=True)
         if self.base == 1.0 or math.isinf(self.base):
-            raise ValueError(f"The 'base' parameter of ngram_entropy must be positive and not 1. Got {base!r}.")
-        if not isinstance(normalize, bool):
-            raise TypeError(f"The 'normalize' parameter of ngram_entropy must be a bool. Got {normalize!r}.")
-        self.normalize = normalize
+            raise InvalidParameterError(
+                f"The 'base' parameter of ngram_entropy must be a float in (0, inf) other than 1. Got {base!r} instead.")
+        self.normalize = check_bool(normalize, "normalize", "ngram_entropy")
         self.name = f"ngram-entropy-{self.n}"
         self.key = self.name if not normalize else f"{self.name}[normalized]"
         self.undefined_reason = (f"fewer than 2 {self.n}-grams, so the maximum entropy is 0" if normalize
@@ -159,16 +159,19 @@ class CompressionRatio(Metric):
     uses_tokens = False
     undefined_reason = "every completion is empty"
 
-    def __init__(self, *, level: int = 9) -> None:
+    def __init__(self, *, level: int = 9, order: Literal["sorted", "given"] = "sorted") -> None:
         self.level = check_int(level, "level", "compression_ratio", low=1)
         if self.level > 9:
-            raise ValueError(f"The 'level' parameter of compression_ratio must be in [1, 9]. Got {level!r}.")
+            raise InvalidParameterError(
+                f"The 'level' parameter of compression_ratio must be an int in the range [1, 9]. Got {level!r} instead.")
+        self.order = check_choice(order, "order", "compression_ratio", ("sorted", "given"))
 
     def fields(self, corpus: Corpus):
-        return [("comp", f"gzip-{self.level}"), ("join", "space")]
+        return [("comp", f"gzip-{self.level}"), ("join", "space" if self.order == "given" else "space-sorted")]
 
     def group_values(self, corpus: Corpus) -> np.ndarray:
-        return np.array([_compression_ratio(s, self.level) for s in corpus.sets])
+        return np.array([_compression_ratio(sorted(s) if self.order == "sorted" else s, self.level)
+                         for s in corpus.sets])
 
 
 def _compression_ratio(texts: Sequence[str], level: int) -> float:
@@ -257,7 +260,7 @@ def distinct_n(samples: Any, n: int = 2, *, variant: Literal["set", "per-complet
     >>> r.value  # bigrams: the cat, cat sat, the cat, cat ran -> 3 unique / 4
     0.75
     >>> r.signature
-    'distinct-2|var:set|tok:unicode-v1|lc:no|agg:none|k:2|v:0.1.0'
+    'distinct-2|var:set|tok:unicode-v2|lc:no|agg:none|k:2|v:0.2.0'
     """
     return _run(Distinct(n, variant=variant), samples, "distinct_n", tokenizer, lowercase, aggregate, ci,
                 ci_level, n_resamples, ci_method, seed)
@@ -408,7 +411,7 @@ def unique_fraction(samples: Any, *, normalize: Literal["exact", "whitespace", "
                 n_resamples, ci_method, seed)
 
 
-def compression_ratio(samples: Any, *, level: int = 9,
+def compression_ratio(samples: Any, *, level: int = 9, order: Literal["sorted", "given"] = "sorted",
                       aggregate: Literal["per-prompt", "pooled"] | None = None, ci: bool | None = None,
                       ci_level: float = 0.95, n_resamples: int = 10_000, ci_method: str = "percentile",
                       seed: int = 0) -> DiversityResult:
@@ -419,8 +422,11 @@ def compression_ratio(samples: Any, *, level: int = 9,
         \mathrm{CR}(S) = \frac{|b|}{|\mathrm{gzip}(b)|}, \qquad
         b = \mathrm{utf8}(s_1 \,\text{" "}\, s_2 \,\text{" "} \cdots s_N)
 
-    The completions are joined with single spaces (as Shaib et al.'s reference
-    package does), encoded as UTF-8 and compressed **once** with gzip at
+    The completions are put in a canonical order (sorted by code point, so the
+    value does not depend on the order in which they are listed;
+    ``order="given"`` keeps the input order, as Shaib et al.'s reference
+    package does), joined with single spaces (as that package does), encoded
+    as UTF-8 and compressed **once** with gzip at
     ``level`` (RFC 1952 container: 18 bytes of header and trailer, no file
     name, mtime 0). The ``diversity`` PyPI package compresses the
     already-compressed bytes a second time, which lowers the ratio (a test in
@@ -436,13 +442,16 @@ def compression_ratio(samples: Any, *, level: int = 9,
     samples : sequence of str, or mapping/sequence of sequences of str
     level : int, default 9
         gzip level (1-9); recorded as ``comp:gzip-<level>``.
+    order : {"sorted", "given"}, default "sorted"
+        Join order; recorded as ``join:space-sorted`` or ``join:space``.
     aggregate, ci, ci_level, n_resamples, ci_method, seed
         As in :func:`distinct_n`.
 
     Returns
     -------
     DiversityResult
-        NaN (with a warning) when the joined text is empty.
+        NaN (with a warning) when every completion is empty or whitespace
+        (such completions are left out of the join).
 
     References
     ----------
@@ -455,6 +464,6 @@ def compression_ratio(samples: Any, *, level: int = 9,
     >>> round(compression_ratio(["to be or not to be"] * 20).value, 3)
     9.244
     """
-    metric = CompressionRatio(level=level)
+    metric = CompressionRatio(level=level, order=order)
     return _run(metric, samples, "compression_ratio", "unicode", False, aggregate, ci, ci_level,
                 n_resamples, ci_method, seed)

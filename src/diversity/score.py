@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any, Callable, Literal, Sequence, Union
 
 from ._engine import Metric, evaluate, make_options
+from ._errors import InvalidParameterError
 from ._result import DiversityResult
 from .bleu import Homogenization, SelfBLEU
 from .semantic import (CentroidDistance, Chamfer, MeanPairwiseDistance, RemoteClique, SemanticClusters,
@@ -18,24 +20,57 @@ __all__ = ["score", "resolve_metric", "available_metrics", "DEFAULT_METRICS"]
 DEFAULT_METRICS = ("distinct-1", "distinct-2", "distinct-3", "ngram-entropy-1", "ngram-entropy-2",
                    "unique-fraction", "compression-ratio")
 
-# name pattern -> factory taking the regex match; a plain dict, as sacrebleu keeps its registry
-_REGISTRY: dict[str, Callable[[re.Match], Metric]] = {
-    r"distinct-(\d+)": lambda m: Distinct(int(m.group(1))),
-    r"ead-(\d+)": lambda m: EAD(int(m.group(1))),
-    r"ngram-entropy-(\d+)": lambda m: NgramEntropy(int(m.group(1))),
-    r"unique-fraction": lambda m: UniqueFraction(),
-    r"compression-ratio": lambda m: CompressionRatio(),
-    r"self-bleu": lambda m: SelfBLEU(),
-    r"homogenization-rouge-l": lambda m: Homogenization("rouge-l"),
-    r"homogenization-bleu": lambda m: Homogenization("bleu"),
-    r"mean-pairwise-distance": lambda m: MeanPairwiseDistance(),
-    r"centroid-distance": lambda m: CentroidDistance(),
-    r"remote-clique": lambda m: RemoteClique(),
-    r"chamfer": lambda m: Chamfer(),
-    r"vendi": lambda m: VendiScore(),
-    r"semantic-clusters": lambda m: SemanticClusters(),
-    r"semantic-entropy": lambda m: SemanticEntropy(),
+# name pattern -> (metric class, keyword arguments taken from the name); a plain dict, as sacrebleu keeps
+# its registry. A spec is a name with optional parameters: "ead-2?vocab_size=32000", "vendi?q=2",
+# "self-bleu?max_n=4&smoothing=exp".
+_REGISTRY: dict[str, tuple[type, Callable[[re.Match], dict[str, Any]]]] = {
+    r"distinct-(\d+)": (Distinct, lambda m: {"n": int(m.group(1))}),
+    r"ead-(\d+)": (EAD, lambda m: {"n": int(m.group(1))}),
+    r"ngram-entropy-(\d+)": (NgramEntropy, lambda m: {"n": int(m.group(1))}),
+    r"unique-fraction": (UniqueFraction, lambda m: {}),
+    r"compression-ratio": (CompressionRatio, lambda m: {}),
+    r"self-bleu": (SelfBLEU, lambda m: {}),
+    r"homogenization-rouge-l": (Homogenization, lambda m: {"measure": "rouge-l"}),
+    r"homogenization-bleu": (Homogenization, lambda m: {"measure": "bleu"}),
+    r"mean-pairwise-distance": (MeanPairwiseDistance, lambda m: {}),
+    r"centroid-distance": (CentroidDistance, lambda m: {}),
+    r"remote-clique": (RemoteClique, lambda m: {}),
+    r"chamfer": (Chamfer, lambda m: {}),
+    r"vendi": (VendiScore, lambda m: {}),
+    r"semantic-clusters": (SemanticClusters, lambda m: {}),
+    r"semantic-entropy": (SemanticEntropy, lambda m: {}),
 }
+
+# names that results of 0.1 carried, mapped to specs
+_LEGACY = [
+    (r"(distinct-\d+)\[per-completion\]", r"\1?variant=per-completion"),
+    (r"(ngram-entropy-\d+)\[normalized\]", r"\1?normalize=true"),
+    (r"vendi-q(.+)", r"vendi?q=\1"),
+    (r"(mean-pairwise-distance|centroid-distance|chamfer|remote-clique)\[euclidean\]", r"\1?metric=euclidean"),
+]
+
+
+def _parse_value(text: str) -> Any:
+    low = text.lower()
+    if low in ("true", "yes"):
+        return True
+    if low in ("false", "no"):
+        return False
+    if low == "none":
+        return None
+    if low in ("inf", "infinity"):
+        return float("inf")
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _params_of(cls: type, name_kwargs: dict[str, Any]) -> list[str]:
+    sig = inspect.signature(cls.__init__)
+    return [p for p in sig.parameters if p != "self" and not p.startswith("_") and p not in name_kwargs]
 
 
 # one-line definitions for `diversity metrics` (direction: which way is more diverse)
@@ -64,20 +99,40 @@ def available_metrics() -> list[str]:
 
 
 def resolve_metric(metric: Union[str, Metric]) -> Metric:
-    """A metric object from a name such as ``"distinct-2"`` (or the object itself).
+    """A metric object from a spec such as ``"distinct-2"`` or ``"ead-2?vocab_size=32000"`` (or the object itself).
 
-    Names give default settings; for others pass an object, e.g.
-    ``Distinct(2, variant="per-completion")`` or ``EAD(2, vocab_size=32000)``.
+    A spec is a registered name (see :func:`available_metrics`) optionally
+    followed by ``?`` and ``parameter=value`` pairs joined by ``&``, e.g.
+    ``"self-bleu?max_n=2&smoothing=exp"``, ``"vendi?q=2"``,
+    ``"distinct-2?variant=per-completion"``. Values are read as numbers,
+    ``true``/``false``, ``none`` or ``inf`` where they look like one.
     """
     if isinstance(metric, Metric):
         return metric
     if not isinstance(metric, str):
-        raise TypeError(f"a metric must be a name or a Metric object, got {type(metric).__name__}.")
-    for pattern, factory in _REGISTRY.items():
-        m = re.fullmatch(pattern, metric)
-        if m:
-            return factory(m)
-    raise ValueError(f"Unknown metric {metric!r}. Known: {', '.join(available_metrics())}.")
+        raise InvalidParameterError(f"a metric must be a spec string or a Metric object, got {type(metric).__name__}.")
+    spec = metric.strip()
+    for pattern, repl in _LEGACY:
+        if re.fullmatch(pattern, spec):
+            spec = re.sub(pattern, repl, spec)
+    name, _, query = spec.partition("?")
+    for pattern, (cls, from_name) in _REGISTRY.items():
+        m = re.fullmatch(pattern, name)
+        if not m:
+            continue
+        kwargs = from_name(m)
+        allowed = _params_of(cls, kwargs)
+        for item in filter(None, query.split("&")):
+            key, eq, value = item.partition("=")
+            if not eq or not key:
+                raise InvalidParameterError(f"Malformed metric spec {metric!r}: expected name?parameter=value&..., "
+                                            f"got {item!r}.")
+            if key not in allowed:
+                raise InvalidParameterError(f"Unknown parameter {key!r} in metric spec {metric!r}; {name} takes "
+                                            f"{', '.join(allowed) or 'no parameters'}.")
+            kwargs[key] = _parse_value(value)
+        return cls(**kwargs)
+    raise InvalidParameterError(f"Unknown metric {metric!r}. Known: {', '.join(available_metrics())}.")
 
 
 def score(samples: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_METRICS, *,

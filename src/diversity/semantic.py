@@ -17,7 +17,8 @@ import numpy as np
 from ._engine import Corpus, Metric, evaluate, make_options
 from ._hill import hill_number
 from ._result import DiversityResult
-from ._validate import fill_doc, check_choice, check_real
+from ._errors import MemoryLimitError
+from ._validate import fill_doc, check_choice, check_real, memory_limit
 
 __all__ = [
     "MeanPairwiseDistance", "CentroidDistance", "RemoteClique", "Chamfer", "VendiScore", "SemanticClusters",
@@ -66,10 +67,22 @@ class RemoteClique(MeanPairwiseDistance):
         super().__init__(metric, _name="remote-clique")
 
 
+def _scaled(x: np.ndarray) -> tuple[np.ndarray, float]:
+    """``x / s`` and ``s`` (the largest magnitude), so that squares neither overflow nor underflow."""
+    s = float(np.abs(x).max()) if x.size else 0.0
+    return (x / s, s) if s > 0 else (x, 1.0)
+
+
 def _mean_euclidean(x: np.ndarray) -> float:
     k = len(x)
     if k < 2:
         return math.nan
+    x, s = _scaled(x)
+    return s * _mean_euclidean_unscaled(x)
+
+
+def _mean_euclidean_unscaled(x: np.ndarray) -> float:
+    k = len(x)
     sq = np.einsum("ij,ij->i", x, x)
     total = 0.0
     for lo in range(0, k, _BLOCK):
@@ -103,8 +116,8 @@ class CentroidDistance(_Semantic):
         x = corpus.embeddings
         out = []
         for g in range(corpus.n_groups):
-            r = corpus.group_rows(x, g)
-            out.append(float(np.linalg.norm(r - r.mean(axis=0), axis=1).mean()))
+            r, s = _scaled(corpus.group_rows(x, g))
+            out.append(s * float(np.linalg.norm(r - r.mean(axis=0), axis=1).mean()))
         return np.array(out)
 
 
@@ -129,6 +142,14 @@ def _chamfer(x: np.ndarray, metric: str) -> float:
     k = len(x)
     if k < 2:
         return math.nan
+    s = 1.0
+    if metric == "euclidean":
+        x, s = _scaled(x)
+    return s * _chamfer_unscaled(x, metric)
+
+
+def _chamfer_unscaled(x: np.ndarray, metric: str) -> float:
+    k = len(x)
     sq = np.einsum("ij,ij->i", x, x)
     nearest = np.empty(k)
     for lo in range(0, k, _BLOCK):
@@ -199,6 +220,14 @@ class _Clusters(_Semantic):
         return [("thr", f"{self.threshold:g}"), ("link", self.linkage), ("dist", "cosine")]
 
     def labels(self, corpus: Corpus) -> list[np.ndarray]:
+        k = int(corpus.sizes.max()) if corpus.n_groups else 0
+        need = k * (k - 1) // 2 * 8 * 2  # the condensed distance matrix and the linkage's copy
+        if need > memory_limit():
+            raise MemoryLimitError(
+                f"{self.name}: agglomerative clustering of a set of {k:,} completions needs about "
+                f"{need / 2**30:.1f} GiB for its pairwise distances (limit {memory_limit() / 2**30:.1f} GiB, "
+                "DIVERSITY_MEMORY_LIMIT). Cluster a sample of the completions, or split the set by prompt; "
+                "mean-pairwise-distance and vendi scale linearly in the set size.")
         key = ("clusters", self.threshold, self.linkage)
         return corpus.memo(key, lambda: [_cluster(corpus.group_rows(corpus.unit_embeddings, g), self.threshold,
                                                   self.linkage) for g in range(corpus.n_groups)])

@@ -42,12 +42,21 @@ def full_entropy_bits(logits: np.ndarray) -> np.ndarray:
 
 def _positions(gen: Any, where: str, top_k: int | None) -> np.ndarray:
     """One generation -> (positions, candidates) float array."""
+    if isinstance(gen, (str, bytes)) or not hasattr(gen, "__iter__"):
+        raise TypeError(f"{where} must be a generation: a sequence of positions, each a sequence of "
+                        f"log-probabilities; got {type(gen).__name__}.")
     rows = []
     for j, pos in enumerate(gen):
+        if pos is None or isinstance(pos, (str, bytes)) or not (isinstance(pos, Mapping) or hasattr(pos, "__iter__")):
+            raise TypeError(f"{where}[{j}] must be a sequence of log-probabilities (or a {{token: logprob}} "
+                            f"mapping); got {type(pos).__name__}.")
         if isinstance(pos, Mapping):  # OpenAI style {token: logprob}
             vals = list(pos.values())
         else:
             vals = list(pos) if not isinstance(pos, np.ndarray) else pos.tolist()
+        if any(v is None or isinstance(v, (str, bytes, bool)) for v in vals):
+            bad = next(v for v in vals if v is None or isinstance(v, (str, bytes, bool)))
+            raise TypeError(f"{where}[{j}] must hold numbers (log-probabilities or logits), got {bad!r}.")
         try:
             arr = np.asarray(vals, dtype=np.float64)
         except (TypeError, ValueError):
@@ -163,7 +172,7 @@ def token_entropy(logprobs: Any = None, *, logits: Any = None, top_k: int = 5,
     groups = Groups(keys=keys, sets=tuple(("",) * len(s) for s in sets), grouped=grouped)
     opts = make_options("token_entropy", tokenizer="unicode", lowercase=False, aggregate=aggregate, ci=ci,
                         ci_level=ci_level, n_resamples=n_resamples, ci_method=ci_method, seed=seed)
-    return evaluate([TokenEntropy(k, per_gen)], groups, opts, "token_entropy")[0]
+    return evaluate([TokenEntropy(k, per_gen)], groups, opts, "token_entropy", texts_are_data=False)[0]
 
 
 def _depth(x: Any) -> int:
