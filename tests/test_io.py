@@ -111,7 +111,8 @@ def test_plain_file_named_gz_and_broken_gzip(tmp_path):
 @pytest.mark.parametrize("codec,bom", [("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE),
                                        ("utf-32-le", codecs.BOM_UTF32_LE), ("utf-32-be", codecs.BOM_UTF32_BE),
                                        ("utf-8", codecs.BOM_UTF8)])
-@pytest.mark.parametrize("name,text", [("s.jsonl", ROWS.replace('"a"', '"é😀"')), ("s.csv", CSV.replace(",a", ",é😀"))])
+@pytest.mark.parametrize("name,text", [("s.jsonl", ROWS.replace('"a"', '"é😀"')),
+                                       ("s.csv", CSV.replace(",a", ",é😀"))])
 def test_byte_order_marks_decide_the_encoding(tmp_path, codec, bom, name, text):
     # with a UTF-8 BOM the CSV used to report "no 'prompt' field (fields: prompt, completion)"
     p = tmp_path / name
@@ -129,14 +130,16 @@ def test_undecodable_bytes_name_file_line_offset_and_encoding(tmp_path):
     assert load_samples(p, encoding="latin-1") == {"p": ["a", "café"]}
     gz = tmp_path / "s.csv.gz"
     gz.write_bytes(gzip.compress(b"prompt,completion\n\n\np,\xff\n"))
-    with pytest.raises(SampleFileError, match=r"s\.csv\.gz:4: cannot decode byte 0xff at byte offset 22 of the decompressed data"):
+    with pytest.raises(SampleFileError, match=r"s\.csv\.gz:4: cannot decode byte 0xff at byte offset 22 of the "
+                                              r"decompressed data"):
         load_samples(gz)
     odd = tmp_path / "odd.jsonl"
     odd.write_bytes(codecs.BOM_UTF16_LE + ROWS.encode("utf-16-le") + b"x")
     with pytest.raises(SampleFileError, match=r"odd\.jsonl:3: cannot decode .* as utf-16 \(truncated data\)"):
         load_records(odd)
-    with pytest.raises(ValueError, match="Unknown encoding 'nope'"):
-        load_samples(p, encoding="nope")
+    for bad in ("nope", "base64"):
+        with pytest.raises(ValueError, match=f"Unknown text encoding '{bad}'"):
+            load_samples(p, encoding=bad)
 
 
 def test_nul_characters_are_refused_with_a_utf16_hint(tmp_path):

@@ -53,6 +53,7 @@ _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "cs
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_JSON_START = re.compile(r"\s*[{\[]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _FORMAT_ADVICE = "pass format='jsonl', 'csv' or 'tsv' (CLI: --format-in jsonl|csv|tsv)"
 
@@ -102,6 +103,8 @@ def load_samples(source: Union[str, os.PathLike, Any], *, prompt_field: str | No
         prompt id: the message names file and line (or row).
     FileNotFoundError
         No file at ``source``.
+    ValueError
+        An unknown ``format`` or ``encoding``.
 
     Examples
     --------
@@ -141,9 +144,11 @@ def load_records(path: Union[str, os.PathLike], *, encoding: str = "utf-8") -> l
 
 def _read_text(source: Union[str, os.PathLike], encoding: str) -> tuple[Path, str]:
     try:
-        codecs.lookup(encoding)
+        b"\0\0\0\0".decode(encoding)  # also refuses codecs that are not text encodings, such as 'base64'
     except LookupError:
-        raise ValueError(f"Unknown encoding {encoding!r}.") from None
+        raise ValueError(f"Unknown text encoding {encoding!r}.") from None
+    except UnicodeError:
+        pass
     path = Path(source)
     if not path.is_file():
         raise FileNotFoundError(f"No sample file at {str(path)!r}.")
@@ -192,7 +197,7 @@ def _guess_format(path: Path, text: str) -> str:
         suffixes.pop()
     if suffixes and suffixes[-1] in _FORMATS:
         return _FORMATS[suffixes[-1]]
-    if text.lstrip()[:1] in ("{", "["):
+    if _JSON_START.match(text):
         return "jsonl"
     raise SampleFileError(f"Cannot tell the format of {str(path)!r} from its name or content; {_FORMAT_ADVICE}.")
 
