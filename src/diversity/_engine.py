@@ -11,7 +11,7 @@ from typing import Any, Hashable, Iterable, Literal, Sequence, Union
 import numpy as np
 
 from ._ngrams import NgramTotals, TokenizedTexts, ngram_codes, ngram_totals, select_keys, tokenize_texts
-from ._errors import UndefinedMetricWarning, warn
+from ._errors import InvalidParameterError, UndefinedMetricWarning, warn
 from ._result import DiversityResult, format_signature
 from ._stats import bootstrap_mean_ci, canonical_order
 from ._validate import Groups, as_groups, check_choice, check_int, check_real
@@ -197,11 +197,11 @@ class Options:
 def make_options(func: str, *, tokenizer: Union[str, Tokenizer], lowercase: bool, aggregate: str | None,
                  ci: bool | None, ci_level: float, n_resamples: int, ci_method: str, seed: int) -> Options:
     if not isinstance(lowercase, bool):
-        raise TypeError(f"The 'lowercase' parameter of {func} must be a bool. Got {lowercase!r} instead.")
+        raise InvalidParameterError(f"The 'lowercase' parameter of {func} must be a bool. Got {lowercase!r} instead.")
     if aggregate is not None:
         check_choice(aggregate, "aggregate", func, AGGREGATES)
     if ci is not None and not isinstance(ci, bool):
-        raise TypeError(f"The 'ci' parameter of {func} must be a bool or None. Got {ci!r} instead.")
+        raise InvalidParameterError(f"The 'ci' parameter of {func} must be a bool or None. Got {ci!r} instead.")
     check_real(ci_level, "ci_level", func, low=0.0, high=1.0, low_open=True, high_open=True)
     check_int(n_resamples, "n_resamples", func, low=1)
     check_choice(ci_method, "ci_method", func, CI_METHODS)

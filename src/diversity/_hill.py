@@ -8,6 +8,9 @@ from typing import Sequence
 
 import numpy as np
 
+from ._errors import InvalidParameterError
+from ._validate import check_real
+
 
 def hill_number(weights: Sequence[float] | np.ndarray, q: float) -> float:
     r"""Hill number (effective number of categories) of order q.
@@ -21,7 +24,14 @@ def hill_number(weights: Sequence[float] | np.ndarray, q: float) -> float:
     >>> hill_number([5, 5], 1)
     2.0
     """
-    w = np.asarray(weights, dtype=np.float64)
+    try:
+        w = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"hill_number needs numeric weights, got {weights!r}.") from None
+    if w.ndim != 1 or not np.isfinite(w).all() or (w < 0).any() or not (w > 0).any():
+        raise InvalidParameterError("hill_number needs a 1-D array of finite, non-negative weights with at least "
+                                    f"one positive weight, got {weights!r}.")
+    check_real(q, "q", "hill_number", low=0.0)
     p = w[w > 0] / w[w > 0].sum()
     if q == 0:
         return float(len(p))

@@ -141,7 +141,8 @@ def as_groups(samples: Any, *, name: str = "samples") -> Groups:
         items = list(samples)
         if len(items) == 0:
             raise ValueError(f"{name} is empty: a set of completions needs at least one.")
-        is_text = [isinstance(x, str) or x is None or _is_missing(x) or not _is_sequence(x) for x in items]
+        is_text = [isinstance(x, (str, bytes, bytearray)) or x is None or _is_missing(x) or not _is_sequence(x)
+                   for x in items]
         if all(is_text):
             keys = (0,)
             sets = (_check_set(items, name),)

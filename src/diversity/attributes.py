@@ -16,6 +16,7 @@ from typing import Any, Literal, Mapping, Sequence
 import numpy as np
 
 from ._engine import Corpus, Metric, evaluate, make_options
+from ._errors import InvalidParameterError
 from ._hill import hill_number
 from ._result import DiversityResult
 from ._validate import check_choice, check_real
@@ -36,7 +37,7 @@ class AttributeDiversity(Metric):
         self.q = check_real(q, "q", "attribute_diversity", low=0.0)
         self.base = check_real(base, "base", "attribute_diversity", low=0.0, low_open=True)
         if self.base == 1.0:
-            raise ValueError("The 'base' parameter of attribute_diversity must not be 1.")
+            raise InvalidParameterError("The 'base' parameter of attribute_diversity must be a float in (0, inf) other than 1. Got 1 instead.")
         self.name = self.key = f"attribute-{measure}" if measure != "hill" else f"attribute-hill-q{self.q:g}"
 
     def fields(self, corpus: Corpus):

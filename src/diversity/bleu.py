@@ -11,7 +11,7 @@ from ._engine import Corpus, Metric
 from ._pairwise import all_pairs, pairwise_bleu, pairwise_rouge_l, sample_pairs
 from ._result import DiversityResult
 from ._selfbleu import SMOOTHINGS, self_bleu_per_text
-from ._errors import MemoryLimitError
+from ._errors import InvalidParameterError, MemoryLimitError
 from ._stats import key_rng, text_order
 from ._validate import fill_doc, check_choice, check_int, memory_limit
 from .lexical import _COMMON_DOC, _run
@@ -26,7 +26,7 @@ def _weights(max_n: int, weights: Sequence[float] | None, func: str) -> np.ndarr
         return np.full(max_n, 1.0 / max_n)
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 1 or len(w) != max_n or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-        raise ValueError(f"The 'weights' parameter of {func} must be {max_n} finite non-negative numbers "
+        raise InvalidParameterError(f"The 'weights' parameter of {func} must be {max_n} finite non-negative numbers "
                          f"(one per n-gram order up to max_n={max_n}). Got {weights!r} instead.")
     return w
 

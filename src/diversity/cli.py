@@ -87,7 +87,8 @@ def _load(path: str, args: argparse.Namespace):
     from .io import load_samples
 
     samples = load_samples(path, prompt_field=None if args.no_prompt else args.prompt_field,
-                           completion_field=args.completion_field, format=args.format_in)
+                           completion_field=args.completion_field, format=args.format_in,
+                           encoding=args.encoding)
     return samples[None] if args.no_prompt else samples
 
 
@@ -223,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--no-prompt", action="store_true", help="treat each file as one set")
         s.add_argument("--format-in", choices=["jsonl", "csv", "tsv"], default=None,
                        help="input format, for files whose name does not tell (default: from the suffix)")
+        s.add_argument("--encoding", default="utf-8", help="text encoding of the input files (default utf-8; "
+                       "a byte-order mark overrides it)")
         s.add_argument("--model", default=None, help="sentence-transformers model folder (default all-MiniLM-L6-v2)")
         s.add_argument("--seed", type=int, default=0)
         s.add_argument("--quiet", action="store_true", help="no progress bars or warnings on stderr")

@@ -25,6 +25,7 @@ from typing import Any, Hashable, Mapping, Sequence, Union
 import numpy as np
 
 from ._citations import bibtex
+from ._errors import InvalidParameterError
 from ._engine import Metric
 from ._result import ConfidenceInterval, DiversityResult, _jsonable, format_signature
 from ._stats import bootstrap_mean_ci, canonical_order, key_rng, text_order
@@ -340,7 +341,7 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_COMP
     """
     if not (isinstance(labels, (tuple, list)) and len(labels) == 2 and all(isinstance(s, str) for s in labels)
             and labels[0] != labels[1]):
-        raise ValueError(f"labels must be two different strings, got {labels!r}.")
+        raise InvalidParameterError(f"The 'labels' parameter of compare must be two different strings. Got {labels!r} instead.")
     check_choice(test, "test", "compare", ("permutation", "wilcoxon"))
     check_real(alpha, "alpha", "compare", low=0.0, high=1.0, low_open=True, high_open=True)
     check_int(seed, "seed", "compare", low=0)
@@ -349,8 +350,11 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_COMP
     common = [p for p in ma if p in mb]
     missing = {lb: tuple(p for p in ma if p not in mb), la: tuple(p for p in mb if p not in ma)}
     if not common:
+        as_text = {str(p) for p in ma} & {str(p) for p in mb}
+        hint = (" The keys agree as text but not in type (e.g. integer ids from JSONL against string ids from "
+                "CSV): convert one side's keys." if as_text else "")
         raise ValueError(f"{la!r} and {lb!r} have no prompt in common; prompts are matched by key "
-                         f"(e.g. {next(iter(ma))!r} vs {next(iter(mb))!r}).")
+                         f"(e.g. {next(iter(ma))!r} vs {next(iter(mb))!r}).{hint}")
     if missing[la] or missing[lb]:
         warnings.warn(f"prompts missing on one side are left out: {len(missing[lb])} missing in {lb!r}, "
                       f"{len(missing[la])} missing in {la!r} (see Comparison.missing).", UserWarning, stacklevel=2)
@@ -360,7 +364,7 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_COMP
     else:
         check_int(k, "k", "compare")
         if k > smallest:
-            raise ValueError(f"k={k} is larger than the smallest set ({smallest} completions); "
+            raise InvalidParameterError(f"k={k} is larger than the smallest set ({smallest} completions); "
                              "every prompt needs k completions on both sides.")
     tok = get_tokenizer(tokenizer)
 
@@ -486,7 +490,7 @@ def compare_many(models: Mapping[str, Any], reference: str, metrics: Sequence[Un
         ``label -> Comparison`` of that model against the reference.
     """
     if reference not in models:
-        raise ValueError(f"reference {reference!r} is not among the models {list(models)!r}.")
+        raise InvalidParameterError(f"reference {reference!r} is not among the models {list(models)!r}.")
     if len(models) < 2:
         raise ValueError("compare_many needs the reference and at least one other model.")
     if kwargs.get("k") is None:

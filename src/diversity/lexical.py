@@ -74,7 +74,7 @@ class EAD(Metric):
     def _vocab(self, corpus: Corpus) -> int:
         v = self.vocab_size if self.vocab_size is not None else corpus.tokenizer.vocab_size
         if v is None:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"ead needs vocab_size: the tokenizer {corpus.tokenizer.spec!r} has no fixed vocabulary. "
                 "Pass vocab_size= (for example the vocabulary size of the model that generated the text) "
                 "or use an 'hf:<path>' tokenizer."

@@ -45,6 +45,8 @@ import unicodedata
 from functools import lru_cache
 from typing import Callable, Sequence, Union
 
+from ._errors import InvalidParameterError
+
 __all__ = ["Tokenizer", "get_tokenizer", "available_tokenizers", "register_tokenizer"]
 
 
@@ -229,13 +231,13 @@ def get_tokenizer(tokenizer: Union[str, Tokenizer]) -> Tokenizer:
     if isinstance(tokenizer, Tokenizer):
         return tokenizer
     if not isinstance(tokenizer, str):
-        raise TypeError(f"tokenizer must be a name or a Tokenizer, got {type(tokenizer).__name__}.")
+        raise InvalidParameterError(f"tokenizer must be a name or a Tokenizer, got {type(tokenizer).__name__}.")
     if tokenizer.startswith("hf:"):
         # not cached: the folder's contents may change, and its hash goes into the signature
         return _hf(tokenizer[3:])
     if tokenizer not in _CACHE:
         if tokenizer not in _REGISTRY:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"Unknown tokenizer {tokenizer!r}. Known: {', '.join(available_tokenizers())}."
             )
         _CACHE[tokenizer] = _REGISTRY[tokenizer]()

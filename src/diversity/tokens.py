@@ -13,6 +13,7 @@ from typing import Any, Literal, Mapping
 
 import numpy as np
 
+from ._errors import InvalidParameterError
 from ._engine import Corpus, Metric, evaluate, make_options
 from ._result import DiversityResult
 from ._validate import Groups, check_int
@@ -149,7 +150,7 @@ def token_entropy(logprobs: Any = None, *, logits: Any = None, top_k: int = 5,
     1.0
     """
     if (logprobs is None) == (logits is None):
-        raise ValueError("token_entropy needs exactly one of logprobs= or logits=.")
+        raise InvalidParameterError("token_entropy needs exactly one of logprobs= or logits=.")
     data = logprobs if logprobs is not None else logits
     k = check_int(top_k, "top_k", "token_entropy") if logprobs is not None else None
     name = "logprobs" if logprobs is not None else "logits"
