@@ -9,8 +9,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 import diversity
-from diversity.sampling import (DecodingConfig, OpenAIBackend, Prompt, TransformersBackend, load_prompts,
-                                prompt_seed, read_meta, sample_to_jsonl)
+from diversity.sampling import (DecodingConfig, EndpointError, OpenAIBackend, Prompt, ResumeError,
+                                TransformersBackend, load_prompts, prompt_seed, read_meta, sample_to_jsonl,
+                                settings_fingerprint)
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -106,16 +107,22 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(backend, tmp_path
     with open(out, "a") as f:
         f.write('{"prompt_id": "p3", "compl')  # a torn line from a crash mid-write
     counting = Flaky(backend, fail_on=0)
-    sample_to_jsonl(counting, PROMPTS, out, CONFIG, progress=False)
+    with pytest.warns(RuntimeWarning, match=r"resumed.jsonl:7: CUT OFF A TORN LAST LINE \(26 bytes"):
+        sample_to_jsonl(counting, PROMPTS, out, CONFIG, progress=False)
     assert counting.calls == 1  # only p3 was generated again
     assert out.read_bytes() == full.read_bytes()
+    assert (tmp_path / "resumed.jsonl.damaged").read_bytes() == b'{"prompt_id": "p3", "compl\n'
 
 
 def test_resume_refuses_other_settings(backend, tmp_path):
     out = sample_to_jsonl(backend, PROMPTS[:1], tmp_path / "s.jsonl", CONFIG, progress=False)
-    with pytest.raises(ValueError, match="different decoding"):
+    before = out.read_bytes()
+    with pytest.raises(ResumeError, match=r"s.jsonl:1: sampled with a different decoding.seed \(7 in the file, 8 in "):
         sample_to_jsonl(backend, PROMPTS, out, DecodingConfig(k=3, max_new_tokens=6, seed=8, top_logprobs=5),
                         progress=False)
+    assert out.read_bytes() == before
+    fp = settings_fingerprint("tiny-llama", CONFIG, "chat-template")
+    assert {x["settings"] for x in rows(out)} == {fp} and len(fp) == 16
 
 
 def test_base_template_and_stop(backend, tmp_path):
@@ -206,7 +213,10 @@ def test_openai_chat_endpoint_and_errors(server, tmp_path):
     assert r[0]["completion"].startswith("chat answer 0") and r[0]["top_logprobs"] == [[-0.5, -2.0]]
     path, body = Handler.requests[-1]
     assert path == "/v1/chat/completions" and body["messages"] == [{"role": "user", "content": "a dog"}]
-    with pytest.raises(ValueError, match="answered 404"):
+    with pytest.raises(EndpointError, match=r"/v1/chat/completions answered HTTP 404: no such model \(after 1 attempt; "
+                                            "not retried"):
         OpenAIBackend(server, "missing", chat=True).generate("x", cfg, 0)
-    with pytest.raises(ConnectionError, match="failed after 1 tries"):
-        OpenAIBackend("http://127.0.0.1:9/v1", "served", chat=True, retries=1, timeout=2).generate("x", cfg, 0)
+    with pytest.raises(EndpointError, match="127.0.0.1:9/v1/chat/completions failed after 2 attempts: "
+                                            "ConnectionRefusedError"):
+        OpenAIBackend("http://127.0.0.1:9/v1", "served", chat=True, retries=1, retry_delay=0,
+                      timeout=2).generate("x", cfg, 0)
