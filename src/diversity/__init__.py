@@ -12,6 +12,7 @@ from .attributes import attribute_diversity, hill_number
 from .bleu import Homogenization, SelfBLEU, homogenization, self_bleu
 from .compare import (Comparison, LengthMismatchWarning, MetricComparison, compare, compare_many,
                       compare_results)
+from .embed import EmbeddingCacheWarning
 from .io import SampleFileError, load_records, load_samples
 from .lexical import (
     EAD,
@@ -49,7 +50,7 @@ from .tokens import token_entropy
 __all__ = [
     "__version__",
     "DiversityResult", "ConfidenceInterval", "UndefinedMetricWarning", "InvalidParameterError", "MemoryLimitError",
-    "load_samples", "load_records", "SampleFileError",
+    "load_samples", "load_records", "SampleFileError", "EmbeddingCacheWarning",
     "distinct_n", "ead", "ngram_entropy", "unique_fraction", "compression_ratio",
     "Distinct", "EAD", "NgramEntropy", "UniqueFraction", "CompressionRatio",
     "self_bleu", "homogenization", "SelfBLEU", "Homogenization",

@@ -80,7 +80,8 @@ def _embedder(args: argparse.Namespace, metrics: Sequence[str]):
         return None
     from .embed import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(args.model, progress=False if args.quiet else None)
+    cache = False if getattr(args, "no_cache", False) else (getattr(args, "cache_dir", None) or True)
+    return SentenceTransformerEmbedder(args.model, cache=cache, progress=False if args.quiet else None)
 
 
 def _load(path: str, args: argparse.Namespace):
@@ -198,15 +199,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
           "The two models differ in family and size as well as alignment "
           "(see src/diversity/datasets/data/README.md).\n")
     base, aligned = load_example("base"), load_example("aligned")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        c = compare(base, aligned, metrics, labels=("base", "aligned"),
-                    embedder=_embedder(args, metrics))
+    with _warnings_to_stderr(args.quiet):
+        c = compare(base, aligned, metrics, labels=("base", "aligned"), embedder=_embedder(args, metrics))
     print(c.to_markdown())
     print()
     print(c.summary())
-    for w in caught:
-        print(f"\nnote: {w.message}")
     return 0
 
 
@@ -227,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--encoding", default="utf-8", help="text encoding of the input files (default utf-8; "
                        "a byte-order mark overrides it)")
         s.add_argument("--model", default=None, help="sentence-transformers model folder (default all-MiniLM-L6-v2)")
+        s.add_argument("--cache-dir", default=None, help="embedding cache folder (default: $DIVERSITY_CACHE_DIR, "
+                       "else ~/.cache/diversity)")
+        s.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
         s.add_argument("--seed", type=int, default=0)
         s.add_argument("--quiet", action="store_true", help="no progress bars or warnings on stderr")
         s.add_argument("--format", choices=["table", "json", "csv", "markdown", "latex"], default="table")
@@ -266,6 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        print("diversity: interrupted (embedding chunks already finished are kept in the cache)", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error of ours
         import os
 

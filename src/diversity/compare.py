@@ -341,7 +341,8 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_COMP
     """
     if not (isinstance(labels, (tuple, list)) and len(labels) == 2 and all(isinstance(s, str) for s in labels)
             and labels[0] != labels[1]):
-        raise InvalidParameterError(f"The 'labels' parameter of compare must be two different strings. Got {labels!r} instead.")
+        raise InvalidParameterError(f"The 'labels' parameter of compare must be two different strings (labels must be "
+                                    f"two different strings). Got {labels!r} instead.")
     check_choice(test, "test", "compare", ("permutation", "wilcoxon"))
     check_real(alpha, "alpha", "compare", low=0.0, high=1.0, low_open=True, high_open=True)
     check_int(seed, "seed", "compare", low=0)
