@@ -139,3 +139,28 @@ def test_compare_ignores_prompt_and_completion_order(samples, rnd):
         if r1.diff_ci is not None:
             assert same(r1.diff_ci.low, r2.diff_ci.low) and same(r1.diff_ci.high, r2.diff_ci.high)
     assert c1.signature == c2.signature
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.dictionaries(st.sampled_from([f"p{i}" for i in range(5)]),
+                       st.lists(st.sampled_from(["US", "CN", "MX", "IN", "FR"]), min_size=1, max_size=8),
+                       min_size=1, max_size=5), st.randoms(use_true_random=False))
+def test_attribute_diversity_ignores_order(values, rnd):
+    other = {k: shuffled(values[k], rnd) for k in shuffled(values, rnd)}
+    for measure in ("entropy", "richness", "gini-simpson", "inverse-simpson", "hill"):
+        a, b = run(diversity.attribute_diversity, values, measure), run(diversity.attribute_diversity, other, measure)
+        assert same(a.value, b.value) and a.signature == b.signature
+        if a.ci is not None:
+            assert same(a.ci.low, b.ci.low) and same(a.ci.high, b.ci.high)
+
+
+LOGPROB_GEN = st.lists(st.lists(st.floats(-20, 0), min_size=5, max_size=5), min_size=1, max_size=4)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.dictionaries(st.sampled_from([f"p{i}" for i in range(5)]), st.lists(LOGPROB_GEN, min_size=1, max_size=3),
+                       min_size=1, max_size=5), st.randoms(use_true_random=False))
+def test_token_entropy_ignores_order(logprobs, rnd):
+    other = {k: shuffled(logprobs[k], rnd) for k in shuffled(logprobs, rnd)}
+    a, b = run(diversity.token_entropy, logprobs), run(diversity.token_entropy, other)
+    assert same(a.value, b.value) and a.signature == b.signature
