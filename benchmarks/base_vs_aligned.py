@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import diversity
 from diversity.compare import compare_results
-from diversity.extract import PERSONA_FIELDS, extract_attributes
+from diversity.generation.extract import PERSONA_FIELDS, extract_attributes
 
 HERE = Path(__file__).resolve().parent
 TEXT_METRICS = ["distinct-1", "distinct-2", "ngram-entropy-2", "self-bleu", "homogenization-rouge-l",
@@ -47,7 +47,7 @@ def obtain(spec: str, side: str, out: Path, args) -> Path:
     if p.suffix == ".jsonl" and p.is_file():
         return p
     from _models import resolve
-    from diversity.sampling import DecodingConfig, TransformersBackend, load_prompts, sample_to_jsonl
+    from diversity.generation import DecodingConfig, TransformersBackend, load_prompts, sample_to_jsonl
 
     path, model_id = resolve(spec)
     config = DecodingConfig(k=args.k, temperature=args.temperature, top_p=args.top_p,
@@ -87,7 +87,7 @@ def main(argv=None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.example:
-        from diversity.datasets import example_path
+        from diversity.io.datasets import example_path
 
         pa, pb = example_path("base"), example_path("aligned")
     else:
@@ -139,7 +139,7 @@ def main(argv=None) -> None:
 
     figures = []
     try:
-        from diversity.plot import plot_embeddings, plot_forest, plot_per_prompt
+        from diversity.report.plots import plot_embeddings, plot_forest, plot_per_prompt
 
         plot_forest(main_cmp).savefig(out / "forest.png", dpi=200)
         plot_per_prompt(main_cmp, "distinct-2").savefig(out / "per_prompt_distinct2.png", dpi=200)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from diversity.sampling import DecodingConfig, OpenAIBackend, TransformersBackend, load_prompts, sample_to_jsonl
+from diversity.generation import DecodingConfig, OpenAIBackend, TransformersBackend, load_prompts, sample_to_jsonl
 
 HERE = Path(__file__).resolve().parent
 

@@ -43,8 +43,8 @@ NS = (1, 2, 3, 4)
 
 def worker_ours(texts):
     import diversity
-    from diversity._ngrams import encode_token_lists, ngram_codes, ngram_totals
-    from diversity.tokenize import get_tokenizer
+    from diversity.text.ngrams import encode_token_lists, ngram_codes, ngram_totals
+    from diversity.text.tokenize import get_tokenizer
 
     names = [f"distinct-{n}" for n in NS] + [f"ngram-entropy-{n}" for n in NS]
     t0 = time.perf_counter()
@@ -66,7 +66,7 @@ def worker_ours(texts):
 def worker_counter(texts):
     from collections import Counter
 
-    from diversity.tokenize import get_tokenizer
+    from diversity.text.tokenize import get_tokenizer
 
     tok = get_tokenizer("unicode")
     t0 = time.perf_counter()

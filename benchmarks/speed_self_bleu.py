@@ -69,7 +69,7 @@ def main() -> None:
 
     from _corpus import make_corpus
     import diversity
-    from diversity.tokenize import get_tokenizer
+    from diversity.text.tokenize import get_tokenizer
 
     tok = get_tokenizer("unicode")
     print(f"diversity {diversity.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")

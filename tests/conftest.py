@@ -3,9 +3,20 @@ from pathlib import Path
 
 import pytest
 
-from diversity.datasets import load_handwritten
+from diversity.io.datasets import load_handwritten
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def _cache_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("diversity-cache")
+
+
+@pytest.fixture(autouse=True)
+def _private_embedding_cache(_cache_folder, monkeypatch):
+    """Tests never write to the user's real embedding cache (DIVERSITY_CACHE_DIR points at a temporary folder)."""
+    monkeypatch.setenv("DIVERSITY_CACHE_DIR", str(_cache_folder))
 
 
 @pytest.fixture(scope="session")

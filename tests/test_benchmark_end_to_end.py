@@ -8,8 +8,8 @@ import sys
 import pytest
 
 import diversity
-from diversity.datasets import example_path, load_example, load_example_records
-from diversity.sampling import read_meta
+from diversity.io.datasets import example_path, load_example, load_example_records
+from diversity.generation import read_meta
 from tests.conftest import ROOT
 
 

@@ -10,7 +10,7 @@ from scipy import stats
 
 import diversity
 from diversity import LengthMismatchWarning
-from diversity.compare import _holm
+from diversity.stats.paired import holm as _holm
 
 rng = np.random.default_rng(3)
 WORDS = "the a cat dog bird sat ran flew on under over mat log tree red blue small big".split()
@@ -151,7 +151,7 @@ def _nonblank_png(path, min_size):
 
 def test_forest_and_per_prompt_plots(tmp_path):
     pytest.importorskip("matplotlib")
-    from diversity.plot import plot_forest, plot_per_prompt
+    from diversity.report.plots import plot_forest, plot_per_prompt
 
     c = diversity.compare(BASE, ALIGNED, ["distinct-1", "distinct-2", "self-bleu", "unique-fraction"])
     fig = plot_forest(c)
@@ -169,7 +169,7 @@ def test_forest_and_per_prompt_plots(tmp_path):
 
 def test_embedding_plot_from_given_embeddings(tmp_path):
     pytest.importorskip("matplotlib")
-    from diversity.plot import plot_embeddings
+    from diversity.report.plots import plot_embeddings
 
     emb = {"base": {p: rng.normal(size=(6, 16)) for p in "abc"},
            "aligned": {p: rng.normal(size=(6, 16)) * 0.1 + 1 for p in "abc"}}
@@ -187,7 +187,7 @@ def test_embedding_plot_from_given_embeddings(tmp_path):
 
 def test_comparison_signature_is_pinned():
     c = diversity.compare(BASE, ALIGNED, ["distinct-1"], seed=2, n_resamples=999)
-    assert c.signature == (f"compare|labels:base,aligned|prompts:14|k:6-sub-seed2|len:full|test:permutation-999|"
+    assert c.signature == (f"compare|labels:base,aligned|prompts:14|k:6|len:full|test:permutation-999|"
                            f"adj:holm|ci:0.95-percentile-999|v:{diversity.__version__}")
     w = diversity.compare(BASE, ALIGNED, ["distinct-1"], test="wilcoxon", max_tokens=5)
     assert "|len:trunc5|test:wilcoxon|adj:holm|" in w.signature

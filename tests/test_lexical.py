@@ -21,7 +21,7 @@ from nltk.util import ngrams as nltk_ngrams
 
 import diversity
 from diversity import UndefinedMetricWarning
-from diversity.tokenize import get_tokenizer
+from diversity.text.tokenize import get_tokenizer
 
 TOK = get_tokenizer("unicode")
 

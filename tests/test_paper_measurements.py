@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import diversity
-from diversity.extract import extract_attributes, extract_fields
+from diversity.generation.extract import extract_attributes, extract_fields
 
 
 # ---- attribute diversity -------------------------------------------------------
@@ -30,7 +30,7 @@ def test_attribute_measures_hand_computed():
 
 def test_attribute_signatures_details_and_grouping():
     r = diversity.attribute_diversity(["a", "b", "a"], "hill", q=2)
-    assert r.signature == f"attribute-hill-q2|q:2|agg:none|k:3|v:{diversity.__version__}"
+    assert r.signature == f"attribute-hill?q=2|q:2|agg:none|k:3|v:{diversity.__version__}"
     assert r.details["top"] == (("a", 2), ("b", 1))
     g = diversity.attribute_diversity({"p1": ["a", "b"], "p2": ["a", "a"], "p3": ["c", "d"]})
     assert g.per_group == (1.0, 0.0, 1.0) and g.ci is not None
@@ -75,7 +75,7 @@ def test_token_entropy_full_logits_and_grouping():
     logits = np.log(np.array([[0.5, 0.25, 0.25], [1.0, 1e-300, 1e-300]]))
     r = diversity.token_entropy(logits=[logits])
     assert r.value == pytest.approx((1.5 + 0.0) / 2)
-    assert "token-entropy-full|cand:full|unit:bits|avg:positions|" in r.signature
+    assert "token-entropy?top_k=none|cand:full|unit:bits|avg:positions|" in r.signature
     grouped = {"a": [[[0.0] * 5]], "b": [[[0.0, -1e9, -1e9, -1e9, -1e9]], [[0.0] * 5]]}
     g = diversity.token_entropy(grouped)
     assert g.per_group == (pytest.approx(math.log2(5)), pytest.approx(math.log2(5) / 2))

@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 import diversity
 from diversity import NgramCounts
 from tests.conftest import ref_counter
-from diversity.tokenize import get_tokenizer
+from diversity.text.tokenize import get_tokenizer
 
 WORD = st.sampled_from("a b c d e f g the cat sat on mat , .".split())
 TEXT = st.lists(WORD, min_size=0, max_size=12).map(" ".join)
@@ -83,6 +83,7 @@ def test_grouped_equals_loop_over_sets(sets):
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(SET, min_size=1, max_size=4))
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_streaming_counts_merge_exactly(chunks):
     everything = [t for c in chunks for t in c]
     total = NgramCounts.from_texts(chunks[0], n_max=3)
@@ -105,6 +106,7 @@ def test_runs_are_deterministic(texts):
         assert same(value(f, texts), value(f, texts))
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_streaming_merge_checks_settings():
     a = NgramCounts.from_texts(["a b"], n_max=2)
     with pytest.raises(ValueError, match="different lowercase"):

@@ -119,7 +119,7 @@ def test_messages_name_the_problem():
 
 def test_metric_parameters_through_specs():
     r = diversity.score(["a b c", "a b d"], ["ead-2?vocab_size=100", "self-bleu?max_n=2&smoothing=exp"])
-    assert "V:100" in r["ead-2"].signature and "|n:2|" in r["self-bleu"].signature
+    assert "V:100" in r["ead-2?vocab_size=100"].signature and "|n:2|" in r["self-bleu?max_n=2&smoothing=exp"].signature
     with pytest.raises(InvalidParameterError, match="Unknown parameter 'V' in metric spec 'ead-2\\?V=3'"):
         diversity.score(["a"], ["ead-2?V=3"])
 
@@ -152,4 +152,4 @@ def test_cli_reads_extensionless_files_and_metric_parameters(tmp_path):
     p.write_text('{"prompt": "p", "completion": "a b c"}\n{"prompt": "p", "completion": "a b d"}\n')
     out = cli("score", str(p), "--format-in", "jsonl", "--metrics", "ead-2?vocab_size=50257", "--format", "json")
     assert out.returncode == 0, out.stderr
-    assert '"ead-2|V:50257|' in out.stdout
+    assert '"ead-2?vocab_size=50257|V:50257|' in out.stdout

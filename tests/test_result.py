@@ -20,15 +20,15 @@ def test_signature_format_is_pinned():
     assert r.signature == (f"distinct-2|var:set|tok:unicode-v2|lc:no|agg:per-prompt-mean|k:3|"
                            f"ci:0.95-percentile-10000|seed:0|v:{v}")
     r = diversity.distinct_n(SAMPLES, n=1, aggregate="pooled", lowercase=True, variant="per-completion")
-    assert r.signature == f"distinct-1|var:per-completion|tok:unicode-v2|lc:yes|agg:pooled|k:3|v:{v}"
+    assert r.signature == f"distinct-1?variant=per-completion|var:per-completion|tok:unicode-v2|lc:yes|agg:pooled|k:3|v:{v}"
     assert diversity.ead(["a b"], n=2, vocab_size=50257).signature == \
-        f"ead-2|V:50257|tok:unicode-v2|lc:no|agg:none|k:1|v:{v}"
+        f"ead-2?vocab_size=50257|V:50257|tok:unicode-v2|lc:no|agg:none|k:1|v:{v}"
     assert diversity.ngram_entropy(["a b"], n=1, base=math.e, normalize=True).signature == \
-        f"ngram-entropy-1|base:e|norm:yes|tok:unicode-v2|lc:no|agg:none|k:1|v:{v}"
+        f"ngram-entropy-1?base=e&normalize=true|base:e|norm:yes|tok:unicode-v2|lc:no|agg:none|k:1|v:{v}"
     assert diversity.unique_fraction({"a": ["x"], "b": ["y", "z"]}, ci=False).signature == \
         f"unique-fraction|norm:whitespace|agg:per-prompt-mean|k:1-2|v:{v}"
     assert diversity.compression_ratio(["a"], level=6).signature == \
-        f"compression-ratio|comp:gzip-6|join:space-sorted|agg:none|k:1|v:{v}"
+        f"compression-ratio?level=6|comp:gzip-6|join:space-sorted|agg:none|k:1|v:{v}"
 
 
 def test_result_fields_and_conversions():

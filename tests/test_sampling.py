@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 import diversity
-from diversity.sampling import (DecodingConfig, EndpointError, OpenAIBackend, Prompt, ResumeError,
+from diversity.generation import (DecodingConfig, EndpointError, OpenAIBackend, Prompt, ResumeError,
                                 TransformersBackend, load_prompts, prompt_seed, read_meta, sample_to_jsonl,
                                 settings_fingerprint)
 

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from diversity.sampling import (DecodingConfig, EndpointError, Generation, OpenAIBackend, Prompt, ResumeError,
+from diversity.generation import (DecodingConfig, EndpointError, Generation, OpenAIBackend, Prompt, ResumeError,
                                 read_meta, sample_to_jsonl)
 
 PROMPTS = [Prompt("a", "write a poem"), Prompt("b", "name a colour"), Prompt("c", "tell a story, ünïcode")]
@@ -320,7 +320,7 @@ def serve(handler):
 
 RUN = """
 import sys
-from diversity.sampling import DecodingConfig, OpenAIBackend, Prompt, sample_to_jsonl
+from diversity.generation import DecodingConfig, OpenAIBackend, Prompt, sample_to_jsonl
 prompts = [Prompt(f"q{i:02d}", f"question number {i}") for i in range(int(sys.argv[3]))]
 sample_to_jsonl(OpenAIBackend(sys.argv[1], "served", chat=False, retry_delay=0), prompts, sys.argv[2],
                 DecodingConfig(k=3, seed=11), progress=False)

@@ -20,7 +20,7 @@ def test_score_matches_single_functions(real_sets):
 def test_score_with_metric_objects():
     res = diversity.score(["a b a b", "c d"], [Distinct(2), Distinct(2, variant="per-completion"),
                                                EAD(1, vocab_size=100)])
-    assert list(res) == ["distinct-2", "distinct-2[per-completion]", "ead-1"]
+    assert list(res) == ["distinct-2", "distinct-2?variant=per-completion", "ead-1?vocab_size=100"]
 
 
 def test_score_errors():

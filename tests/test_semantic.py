@@ -9,8 +9,7 @@ import pytest
 
 import diversity
 from diversity import UndefinedMetricWarning
-from diversity._engine import evaluate, make_options
-from diversity.semantic import vendi_from_eigenvalues
+from diversity.metrics.semantic import vendi_from_eigenvalues
 
 rng = np.random.default_rng(0)
 
@@ -111,7 +110,7 @@ def test_vendi_orders_against_direct_eigendecomposition(q):
 
 def test_vendi_signature_and_order_validation():
     r = diversity.vendi_score(kernel=K3, q=2)
-    assert r.signature == f"vendi-q2|q:2|kernel:given|agg:none|k:3|v:{diversity.__version__}"
+    assert r.signature == f"vendi?q=2|q:2|kernel:given|agg:none|k:3|v:{diversity.__version__}"
     assert "|q:1|sim:cosine|emb:precomputed|" in diversity.vendi_score(embeddings=np.eye(3)).signature
     with pytest.raises(ValueError, match=r"'q' parameter of vendi_score must be a float in the range \(0.0, inf\]"):
         diversity.vendi_score(kernel=K3, q=0)
@@ -185,10 +184,8 @@ def test_samples_and_embeddings_must_match():
         diversity.mean_pairwise_distance()
     with pytest.raises(ValueError, match="distinct-1 is computed from the texts"):
         diversity.score(None, ["distinct-1"], embeddings=np.eye(3))
-    opts = make_options("t", tokenizer="unicode", lowercase=False, aggregate=None, ci=None, ci_level=0.95,
-                        n_resamples=10, ci_method="percentile", seed=0)
     with pytest.raises(ValueError, match="mean-pairwise-distance cannot be computed from a kernel"):
-        evaluate([diversity.MeanPairwiseDistance()], None, opts, "t", kernel=np.eye(2))
+        diversity.score(None, ["mean-pairwise-distance"], kernel=np.eye(2))
 
 
 def test_score_mixes_lexical_and_semantic_with_given_embeddings():

@@ -1,7 +1,7 @@
 import pytest
 
 import diversity
-from diversity.tokenize import available_tokenizers, get_tokenizer, register_tokenizer, Tokenizer
+from diversity.text.tokenize import available_tokenizers, get_tokenizer, register_tokenizer, Tokenizer
 
 
 def test_unicode_tokenizer():

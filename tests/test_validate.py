@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import diversity
-from diversity._validate import as_groups
+from diversity.core.data import as_groups
 
 
 def test_single_set_and_groups_shapes():

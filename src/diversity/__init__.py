@@ -1,66 +1,55 @@
 """diversity: exact, fast, citable output-diversity metrics for language-model completions.
 
+The public API is flat (``diversity.distinct_n``, ``diversity.score``,
+``diversity.compare``, ...); the implementation is grouped by role: ``core``
+(input model, metric protocol, registry, evaluation, signatures, results),
+``metrics``, ``stats``, ``text``, ``embed``, ``compare``, ``report``, ``io`` and
+``generation``. See ``docs/architecture.md``.
+
 >>> import diversity
 >>> diversity.distinct_n(["the cat sat", "the cat ran"], n=1).value
 0.6666666666666666
 """
 
-from ._errors import InvalidParameterError, MemoryLimitError, UndefinedMetricWarning
-from ._result import ConfidenceInterval, DiversityResult
 from ._version import __version__
-from .attributes import attribute_diversity, hill_number
-from .bleu import Homogenization, SelfBLEU, homogenization, self_bleu
 from .compare import (Comparison, LengthMismatchWarning, MetricComparison, compare, compare_many,
                       compare_results)
+from .core.errors import InvalidParameterError, MemoryLimitError, UndefinedMetricWarning
+from .core.evaluate import Accumulator, score
+from .core.metric import Metric
+from .core.registry import available_metrics, from_spec, register
+from .core.result import ConfidenceInterval, DiversityResult
+from .core.signature import Signature
 from .embed import EmbeddingCacheWarning
 from .io import SampleFileError, load_records, load_samples
-from .lexical import (
-    EAD,
-    CompressionRatio,
-    Distinct,
-    NgramEntropy,
-    UniqueFraction,
-    compression_ratio,
-    distinct_n,
-    ead,
-    ngram_entropy,
-    unique_fraction,
-)
-from .score import available_metrics, score
-from .semantic import (
-    CentroidDistance,
-    Chamfer,
-    MeanPairwiseDistance,
-    RemoteClique,
-    SemanticClusters,
-    SemanticEntropy,
-    VendiScore,
-    centroid_distance,
-    chamfer,
-    mean_pairwise_distance,
-    remote_clique,
-    semantic_clusters,
-    semantic_entropy,
-    vendi_score,
-)
+from .metrics.categorical import AttributeDiversity, attribute_diversity
+from .metrics.clusters import SemanticClusters, SemanticEntropy, semantic_clusters, semantic_entropy
+from .metrics.lexical import EAD, Distinct, NgramEntropy, distinct_n, ead, ngram_entropy
+from .metrics.model_based import TokenEntropy, token_entropy
+from .metrics.overlap import Homogenization, SelfBLEU, homogenization, self_bleu
+from .metrics.richness import MATTR, mattr
+from .metrics.semantic import (CentroidDistance, Chamfer, MeanPairwiseDistance, RemoteClique, VendiScore,
+                               centroid_distance, chamfer, mean_pairwise_distance, remote_clique, vendi_score)
+from .metrics.surface import CompressionRatio, UniqueFraction, compression_ratio, unique_fraction
+from .stats.entropy import hill_number
 from .streaming import NgramCounts
-from .tokenize import Tokenizer, get_tokenizer
-from .tokens import token_entropy
+from .text.tokenize import Tokenizer, get_tokenizer
 
 __all__ = [
     "__version__",
-    "DiversityResult", "ConfidenceInterval", "UndefinedMetricWarning", "InvalidParameterError", "MemoryLimitError",
-    "load_samples", "load_records", "SampleFileError", "EmbeddingCacheWarning",
-    "distinct_n", "ead", "ngram_entropy", "unique_fraction", "compression_ratio",
-    "Distinct", "EAD", "NgramEntropy", "UniqueFraction", "CompressionRatio",
+    "DiversityResult", "ConfidenceInterval", "Signature", "UndefinedMetricWarning", "InvalidParameterError",
+    "MemoryLimitError", "EmbeddingCacheWarning",
+    "load_samples", "load_records", "SampleFileError",
+    "distinct_n", "ead", "ngram_entropy", "unique_fraction", "compression_ratio", "mattr",
+    "Distinct", "EAD", "NgramEntropy", "UniqueFraction", "CompressionRatio", "MATTR",
     "self_bleu", "homogenization", "SelfBLEU", "Homogenization",
     "mean_pairwise_distance", "centroid_distance", "remote_clique", "chamfer", "vendi_score",
     "semantic_clusters", "semantic_entropy",
     "MeanPairwiseDistance", "CentroidDistance", "RemoteClique", "Chamfer", "VendiScore",
     "SemanticClusters", "SemanticEntropy",
-    "score", "available_metrics",
+    "attribute_diversity", "AttributeDiversity", "hill_number", "token_entropy", "TokenEntropy",
+    "score", "available_metrics", "from_spec", "register", "Metric", "Accumulator",
     "compare", "compare_many", "compare_results", "Comparison", "MetricComparison", "LengthMismatchWarning",
     "NgramCounts",
-    "attribute_diversity", "hill_number", "token_entropy",
     "Tokenizer", "get_tokenizer",
 ]

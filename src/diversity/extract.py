@@ -1,91 +1,9 @@
-"""Pulling categorical fields (name, age, gender, nationality...) out of
-generated persona descriptions, reporting every output it cannot parse
-instead of dropping it."""
+"""Deprecated module (0.1): attribute extraction moved to :mod:`diversity.generation.extract`."""
 
-from __future__ import annotations
+import warnings as _warnings
 
-import json
-import re
-from dataclasses import dataclass, field
-from typing import Sequence
+from .generation.extract import *  # noqa: F401,F403
+from .generation.extract import PERSONA_FIELDS, AttributeTable, extract_attributes, extract_fields  # noqa: F401
 
-__all__ = ["extract_fields", "extract_attributes", "AttributeTable", "PERSONA_FIELDS"]
-
-PERSONA_FIELDS = ("name", "age", "gender", "nationality")
-
-
-def _clean(field_name: str, value: str) -> str | None:
-    v = re.sub(r"[*_`]+", "", value).strip().strip(" .,;:-–—\"'")
-    if not v:
-        return None
-    if field_name == "age":
-        m = re.search(r"\d{1,3}", v)
-        return m.group(0) if m else None
-    return v.split("\n")[0].strip()
-
-
-def extract_fields(text: str, fields: Sequence[str] = PERSONA_FIELDS) -> dict[str, str | None]:
-    """Values of ``fields`` in one generated text (``None`` where absent).
-
-    Accepted forms, case-insensitive: ``Field: value`` lines (also with
-    Markdown bullets or bold, ``-``/``–`` as separator) and a JSON object
-    with those keys. Values are stripped of Markdown and trailing
-    punctuation; ages become their first integer.
-
-    >>> extract_fields("Name: Ana Ruiz\\n**Age:** 34 years\\n- Gender: female\\nNationality: Mexican.")
-    {'name': 'Ana Ruiz', 'age': '34', 'gender': 'female', 'nationality': 'Mexican'}
-    """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
-    out: dict[str, str | None] = {f: None for f in fields}
-    m = re.search(r"\{.*?\}", text, re.S)
-    if m:
-        try:
-            obj = json.loads(m.group(0))
-            if isinstance(obj, dict):
-                lower = {str(k).lower(): v for k, v in obj.items()}
-                for f in fields:
-                    if f in lower and lower[f] is not None:
-                        out[f] = _clean(f, str(lower[f]))
-        except json.JSONDecodeError:
-            pass
-    for f in fields:
-        if out[f] is not None:
-            continue
-        pat = re.compile(rf"(?im)^[\s>*#\-•\d.)]*\**\s*{re.escape(f)}\s*\**\s*[:\-–—]\s*\**(.+)$")
-        hit = pat.search(text)
-        if hit:
-            out[f] = _clean(f, hit.group(1))
-    return out
-
-
-@dataclass
-class AttributeTable:
-    """Extracted values per field (aligned with the input texts; ``None`` =
-    not found) and the texts that could not be parsed completely."""
-
-    values: dict[str, list[str | None]]
-    failures: list[tuple[int, tuple[str, ...], str]] = field(default_factory=list)
-    n: int = 0
-
-    def column(self, name: str) -> list[str]:
-        """The values found for one field (missing ones left out; see ``failures``)."""
-        return [v for v in self.values[name] if v is not None]
-
-    @property
-    def parse_rate(self) -> float:
-        return 1.0 - len(self.failures) / self.n if self.n else float("nan")
-
-
-def extract_attributes(texts: Sequence[str], fields: Sequence[str] = PERSONA_FIELDS) -> AttributeTable:
-    """Extract ``fields`` from every text; each text missing a field is listed
-    in ``failures`` as (index, missing fields, first 80 characters)."""
-    table = AttributeTable({f: [] for f in fields}, [], len(texts))
-    for i, t in enumerate(texts):
-        got = extract_fields(t, fields)
-        for f in fields:
-            table.values[f].append(got[f])
-        missing = tuple(f for f in fields if got[f] is None)
-        if missing:
-            table.failures.append((i, missing, t[:80]))
-    return table
+_warnings.warn("the module diversity.extract is deprecated since 0.2; use diversity.generation.extract.",
+               DeprecationWarning, stacklevel=2)

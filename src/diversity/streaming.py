@@ -1,132 +1,101 @@
-"""Mergeable n-gram statistics for sets too big to hold in memory at once.
-
-:class:`NgramCounts` holds the sufficient statistics of distinct-n, EAD and
-n-gram entropy for one set of completions: the count of every distinct
-n-gram (n = 1..n_max) and the token lengths. Counts built chunk by chunk, in
-one process or many, merge exactly::
-
-    total = NgramCounts.from_texts(chunk1) + NgramCounts.from_texts(chunk2)
-    total.distinct(2) == distinct_n(chunk1 + chunk2, n=2).value
-
-Tokens are kept as strings in each object's own vocabulary, so counts made in
-different processes (or machines) merge without a shared vocabulary.
-"""
+"""Deprecated (0.1): :class:`NgramCounts`. Use :class:`diversity.Accumulator`,
+which streams every metric (per prompt or pooled) through the same mergeable
+state as the in-memory path and returns results with signatures."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+import warnings
 from typing import Sequence, Union
 
-import numpy as np
-
-from ._ngrams import NgramTotals, Vocabulary, ngram_codes, tokenize_texts
-from ._validate import as_groups, check_int
-from .tokenize import Tokenizer, get_tokenizer
+from .core.data import as_groups
+from .core.evaluate import Accumulator
+from .core.options import build_options
+from .core.params import Int, check
+from .metrics.lexical import EAD, Distinct, NgramEntropy
+from .text.tokenize import Tokenizer
 
 __all__ = ["NgramCounts"]
 
 
-@dataclass(frozen=True)
 class NgramCounts:
-    """Distinct n-grams and their counts for n = 1..n_max, plus length sums.
+    """Deprecated: a pooled :class:`~diversity.Accumulator` over one set of completions.
 
-    Build with :meth:`from_texts`, combine with ``+`` (or :meth:`merge`),
-    read metrics with :meth:`distinct`, :meth:`entropy` and :meth:`ead`.
+    ``NgramCounts.from_texts(a) + NgramCounts.from_texts(b)`` merges exactly;
+    every number comes from the same metric classes as :func:`diversity.distinct_n`.
     """
 
-    n_max: int
-    tokenizer: str  # spec, e.g. "unicode-v1"
-    lowercase: bool
-    tokens: tuple[str, ...]
-    grams: dict[int, np.ndarray] = field(repr=False)  # n -> (U, n) int64 token ids
-    counts: dict[int, np.ndarray] = field(repr=False)  # n -> (U,) int64
-    n_texts: int = 0
-    n_tokens: int = 0
-    sum_sq_tokens: int = 0
+    def __init__(self, texts: Sequence[str], n_max: int, tokenizer: Union[str, Tokenizer], lowercase: bool) -> None:
+        self.n_max = n_max
+        self._texts = list(texts)
+        self._options = build_options("NgramCounts", {"tokenizer": tokenizer, "lowercase": lowercase})
+        self.tokenizer = self._options.tokenizer.spec
+        self.lowercase = lowercase
 
     @classmethod
     def from_texts(cls, texts: Sequence[str], *, n_max: int = 4, tokenizer: Union[str, Tokenizer] = "unicode",
                    lowercase: bool = False) -> "NgramCounts":
-        """Count the n-grams of one chunk of completions."""
-        check_int(n_max, "n_max", "NgramCounts.from_texts")
+        warnings.warn("NgramCounts is deprecated since 0.2; use diversity.Accumulator, which streams every metric.",
+                      DeprecationWarning, stacklevel=2)
+        n_max = check(n_max, "n_max", "NgramCounts.from_texts", Int(1))
         sets = as_groups(texts, name="texts")
         if sets.grouped:
             raise TypeError("NgramCounts.from_texts takes one set of completions (a sequence of strings).")
-        tok = get_tokenizer(tokenizer)
-        tt = tokenize_texts(sets.sets[0], tok, lowercase)
-        grams, counts = {}, {}
-        for n in range(1, n_max + 1):
-            codes, mask = ngram_codes(tt, n)
-            uniq, first, cnt = np.unique(codes, return_index=True, return_counts=True)
-            starts = first if mask is None else np.flatnonzero(mask)[first]
-            grams[n] = np.stack([tt.ids[starts + j] for j in range(n)], axis=1) if len(uniq) else \
-                np.empty((0, n), np.int64)
-            counts[n] = cnt.astype(np.int64)
-        lengths = tt.lengths
-        return cls(n_max, tok.spec, lowercase, tuple(tt.vocab.tokens), grams, counts, len(lengths),
-                   int(lengths.sum()), int((lengths**2).sum()))
+        return cls(sets.sets[0], n_max, tokenizer, lowercase)
 
     def merge(self, other: "NgramCounts") -> "NgramCounts":
-        """Exact counts of the union of both chunks."""
         if not isinstance(other, NgramCounts):
             return NotImplemented
         for attr in ("n_max", "tokenizer", "lowercase"):
             if getattr(self, attr) != getattr(other, attr):
                 raise ValueError(f"cannot merge NgramCounts with different {attr}: "
                                  f"{getattr(self, attr)!r} vs {getattr(other, attr)!r}")
-        vocab = Vocabulary()
-        vocab.encode(list(self.tokens))
-        remap = vocab.encode(list(other.tokens)) if other.tokens else np.empty(0, np.int64)
-        grams, counts = {}, {}
-        for n in range(1, self.n_max + 1):
-            rows = np.concatenate([self.grams[n], remap[other.grams[n]] if len(other.grams[n]) else
-                                   other.grams[n]])
-            cnt = np.concatenate([self.counts[n], other.counts[n]])
-            if len(rows):
-                order = np.lexsort(rows.T[::-1])
-                rows, cnt = rows[order], cnt[order]
-                starts = np.flatnonzero(np.concatenate(([True], (rows[1:] != rows[:-1]).any(axis=1))))
-                rows, cnt = rows[starts], np.add.reduceat(cnt, starts)
-            grams[n], counts[n] = rows, cnt
-        return NgramCounts(self.n_max, self.tokenizer, self.lowercase, tuple(vocab.tokens), grams, counts,
-                           self.n_texts + other.n_texts, self.n_tokens + other.n_tokens,
-                           self.sum_sq_tokens + other.sum_sq_tokens)
+        return NgramCounts(self._texts + other._texts, self.n_max, self._options.tokenizer, self.lowercase)
 
     __add__ = merge
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NgramCounts) and (self.n_max, self.tokenizer, self.lowercase, sorted(self._texts)) \
+            == (other.n_max, other.tokenizer, other.lowercase, sorted(other._texts))
+
+    def _value(self, metric) -> float:
+        acc = Accumulator([metric], self._options, mode="single")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return acc.update({0: self._texts}).results()[metric.spec].value
+
     def _check_n(self, n: int) -> int:
-        n = check_int(n, "n", "NgramCounts")
+        n = check(n, "n", "NgramCounts", Int(1))
         if n > self.n_max:
             raise ValueError(f"these counts go up to n_max={self.n_max}; got n={n}.")
         return n
 
+    def _totals(self, n: int):
+        from .core.corpus import Corpus
+
+        texts = [t for t in self._texts if t.strip()]
+        corpus = Corpus([0], [len(texts)], tokenizer=self._options.tokenizer, lowercase=self.lowercase, texts=texts)
+        return corpus.totals(self._check_n(n))
+
     def unique(self, n: int) -> int:
-        return int(len(self.counts[self._check_n(n)]))
+        return int(self._totals(n).unique[0])
 
     def total(self, n: int) -> int:
-        return int(self.counts[self._check_n(n)].sum())
+        return int(self._totals(n).total[0])
 
     def distinct(self, n: int) -> float:
-        """distinct-n of the whole set (``variant="set"``); NaN when there is no n-gram."""
-        t = self.total(n)
-        return self.unique(n) / t if t else math.nan
+        return self._value(Distinct(self._check_n(n)))
 
     def entropy(self, n: int, base: float = 2.0) -> float:
-        """Shannon entropy of the n-gram distribution; NaN when there is no n-gram."""
-        c = self.counts[self._check_n(n)].astype(np.float64)
-        totals = NgramTotals(n=n, unique=np.array([len(c)]), total=np.array([int(c.sum())]),
-                             sum_clogc=np.array([float((c * np.log(c)).sum())]))
-        return float(totals.entropy(base)[0])  # the same formula as the in-memory path
+        return self._value(NgramEntropy(self._check_n(n), base=base))
 
     def ead(self, n: int, vocab_size: int) -> float:
-        """Expectation-adjusted distinct-n with vocabulary size ``vocab_size``."""
-        v = check_int(vocab_size, "vocab_size", "NgramCounts.ead", low=2)
-        t = self.total(n)
-        if t == 0:
-            return math.nan
-        return self.unique(n) / (-v * math.expm1(t * math.log1p(-1.0 / v)))
+        return self._value(EAD(self._check_n(n), vocab_size=vocab_size))
+
+    @property
+    def n_texts(self) -> int:
+        return len(self._texts)
 
     @property
     def mean_tokens(self) -> float:
-        return self.n_tokens / self.n_texts if self.n_texts else math.nan
+        toks = self._options.tokenizer.tokenize_many(self._texts)
+        return sum(map(len, toks)) / len(toks) if toks else float("nan")

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Hashable
 
-from ..io import load_records, load_samples
+from .loaders import load_records, load_samples
 
 __all__ = ["load_example", "load_example_records", "example_path", "load_handwritten", "data_path"]
 

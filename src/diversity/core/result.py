@@ -7,7 +7,8 @@ the spirit of sacrebleu, e.g.::
 
     distinct-2|var:set|tok:unicode-v2|lc:no|agg:per-prompt-mean|k:10|v:0.2.0
 
-Two results are comparable only when their signatures are equal.
+Two results are comparable only when their signatures define the same value
+(:meth:`~diversity.core.signature.Signature.same_value_as`).
 """
 
 from __future__ import annotations
@@ -18,34 +19,28 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Hashable, Mapping, Sequence
 
-from ._errors import UndefinedMetricWarning  # noqa: F401  (re-exported)
-from ._version import __version__
+from .._version import __version__
+from .signature import Signature
 
 
-def format_signature(metric: str, fields: Sequence[tuple[str, Any]]) -> str:
+def format_signature(metric: str, fields: Sequence[tuple[str, Any]]) -> Signature:
     """Join ``metric`` and ``key:value`` fields with ``|``; the library version goes last."""
-    parts = [metric]
-    for key, value in fields:
-        if isinstance(value, bool):
-            value = "yes" if value else "no"
-        parts.append(f"{key}:{value}")
-    parts.append(f"v:{__version__}")
-    return "|".join(parts)
+    return Signature.build(metric, fields, __version__)
 
 
-def _jsonable(x: Any) -> Any:
+def jsonable(x: Any) -> Any:
     if isinstance(x, float):
         return None if math.isnan(x) else x
     if isinstance(x, (str, int, bool)) or x is None:
         return x
     if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
+        return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
+        return [jsonable(v) for v in x]
     if hasattr(x, "item") and callable(x.item):  # numpy scalar
-        return _jsonable(x.item())
+        return jsonable(x.item())
     if hasattr(x, "tolist"):
-        return _jsonable(x.tolist())
+        return jsonable(x.tolist())
     raise TypeError(f"cannot serialise {type(x).__name__} to JSON")
 
 
@@ -63,7 +58,7 @@ class ConfidenceInterval:
         yield self.high
 
     def to_dict(self) -> dict[str, Any]:
-        return {"low": _jsonable(self.low), "high": _jsonable(self.high), "level": self.level,
+        return {"low": jsonable(self.low), "high": jsonable(self.high), "level": self.level,
                 "method": self.method}
 
 
@@ -74,15 +69,17 @@ class DiversityResult:
     Attributes
     ----------
     metric : str
-        Metric name with its main parameter, e.g. ``"distinct-2"``.
+        The metric's spec, e.g. ``"distinct-2"`` or ``"vendi?q=2"``; it can be
+        passed back to :func:`diversity.score` and the command line.
     value : float
         The number. NaN when the metric is undefined on this input (a warning
         says why).
     higher_is_more_diverse : bool
         Direction: ``True`` for distinct-n, entropy, Vendi; ``False`` for
         self-BLEU, compression ratio, homogenization.
-    signature : str
-        Every setting that changes the number, library version last.
+    signature : Signature
+        Every setting that changes the number, library version last (a
+        ``str``; ``result.signature.fields`` holds the parsed fields).
     n_samples : int
         Completions scored (all groups together).
     n_groups : int
@@ -114,6 +111,8 @@ class DiversityResult:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+        if not isinstance(self.signature, Signature):
+            object.__setattr__(self, "signature", Signature(self.signature))
 
     def __float__(self) -> float:
         return float(self.value)
@@ -129,16 +128,16 @@ class DiversityResult:
         """A plain dict that ``json.dumps`` accepts (NaN becomes ``null``)."""
         return {
             "metric": self.metric,
-            "value": _jsonable(self.value),
+            "value": jsonable(self.value),
             "higher_is_more_diverse": self.higher_is_more_diverse,
-            "signature": self.signature,
+            "signature": str(self.signature),
             "n_samples": self.n_samples,
             "n_groups": self.n_groups,
-            "per_group": _jsonable(self.per_group),
-            "groups": _jsonable(self.groups),
-            "std": _jsonable(self.std),
+            "per_group": jsonable(self.per_group),
+            "groups": jsonable(self.groups),
+            "std": jsonable(self.std),
             "ci": self.ci.to_dict() if self.ci else None,
-            "details": _jsonable(dict(self.details)),
+            "details": jsonable(dict(self.details)),
         }
 
     def to_json(self, **kwargs: Any) -> str:

@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from ._ngrams import TokenizedTexts, ngram_codes, select_keys
+from ..text.ngrams import TokenizedTexts, ngram_codes, select_keys
 
 _INT63 = 2**63 - 1
 SMOOTHINGS = ("none", "method1", "exp")

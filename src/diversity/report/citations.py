@@ -1,4 +1,10 @@
-"""BibTeX for the paper behind each metric (``Comparison.cite()``, ``diversity cite``)."""
+"""BibTeX for the paper behind each metric: the single source of citations.
+
+Metric classes name their references by key (``Metric.references``);
+``diversity cite``, ``Comparison.cite()``, the docstrings' References sections
+and the metric cards in ``docs/metrics/`` all draw on :data:`CITATIONS` (a test
+checks that every card's BibTeX equals the entry here and that every
+registered metric has at least one reference)."""
 
 from __future__ import annotations
 
@@ -68,39 +74,71 @@ CITATIONS: dict[str, str] = {
   author={Mohammadi, Behnam},
   journal={arXiv preprint arXiv:2406.05587}, year={2024}
 }""",
+    "gehrmann2021gem": """@inproceedings{gehrmann2021gem,
+  title={The {GEM} Benchmark: Natural Language Generation, its Evaluation and Metrics},
+  author={Gehrmann, Sebastian and others},
+  booktitle={Proceedings of the 1st Workshop on Natural Language Generation, Evaluation, and Metrics (GEM)}, year={2021}
+}""",
+    "papineni2002bleu": """@inproceedings{papineni2002bleu,
+  title={{BLEU}: a Method for Automatic Evaluation of Machine Translation},
+  author={Papineni, Kishore and Roukos, Salim and Ward, Todd and Zhu, Wei-Jing},
+  booktitle={Proceedings of ACL}, pages={311--318}, year={2002}
+}""",
+    "lin2004rouge": """@inproceedings{lin2004rouge,
+  title={{ROUGE}: A Package for Automatic Evaluation of Summaries},
+  author={Lin, Chin-Yew},
+  booktitle={Text Summarization Branches Out}, pages={74--81}, year={2004}
+}""",
+    "pasarkar2023cousins": """@article{pasarkar2023cousins,
+  title={Cousins of the Vendi Score: A Family of Similarity-Based Diversity Metrics for Science and Machine Learning},
+  author={Pasarkar, Amey P. and Dieng, Adji Bousso},
+  journal={arXiv preprint arXiv:2310.12952}, year={2023}
+}""",
+    "hill1973diversity": """@article{hill1973diversity,
+  title={Diversity and Evenness: A Unifying Notation and Its Consequences},
+  author={Hill, Mark O.},
+  journal={Ecology}, volume={54}, number={2}, pages={427--432}, year={1973}
+}""",
+    "simpson1949measurement": """@article{simpson1949measurement,
+  title={Measurement of Diversity},
+  author={Simpson, Edward H.},
+  journal={Nature}, volume={163}, pages={688}, year={1949}
+}""",
+    "covington2010cutting": """@article{covington2010cutting,
+  title={Cutting the {G}ordian Knot: The Moving-Average Type-Token Ratio ({MATTR})},
+  author={Covington, Michael A. and McFall, Joe D.},
+  journal={Journal of Quantitative Linguistics}, volume={17}, number={2}, pages={94--100}, year={2010}
+}""",
 }
 
-# metric name prefix -> citation keys
-METRIC_REFERENCES: dict[str, tuple[str, ...]] = {
-    "distinct": ("li2016diversity",),
-    "ead": ("liu2022rethinking",),
-    "ngram-entropy": ("zhang2018generating",),
-    "unique-fraction": ("zhang2025noveltybench",),
-    "compression-ratio": ("shaib2024standardizing",),
-    "self-bleu": ("zhu2018texygen",),
-    "homogenization": ("padmakumar2024homogenization",),
-    "mean-pairwise-distance": ("tevet2021evaluating", "kirk2024understanding"),
-    "centroid-distance": ("kirk2024understanding",),
-    "remote-clique": ("cox2021directed",),
-    "chamfer": ("cox2021directed",),
-    "vendi": ("friedman2023vendi",),
-    "semantic-clusters": ("zhang2025noveltybench",),
-    "semantic-entropy": ("kuhn2023semantic",),
-}
 
+def references_for(spec: str) -> tuple[str, ...]:
+    """Citation keys of the metric a spec names (empty for a name that is not a spec)."""
+    import warnings
 
-def references_for(metric_name: str) -> tuple[str, ...]:
-    for prefix in sorted(METRIC_REFERENCES, key=len, reverse=True):
-        if metric_name.startswith(prefix):
-            return METRIC_REFERENCES[prefix]
+    from ..core.registry import from_spec
+
+    for name in (spec, spec.split("[")[0]):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return tuple(from_spec(name).references)
+        except (ValueError, TypeError):
+            continue
     return ()
 
 
-def bibtex(metric_names) -> str:
-    """BibTeX entries for the given metric names (deduplicated, in order)."""
+def bibtex_for(specs, extra=()) -> str:
+    """BibTeX entries for the metrics named by ``specs`` (deduplicated, in order), then ``extra`` keys."""
     keys: list[str] = []
-    for name in metric_names:
-        for k in references_for(name):
+    for spec in specs:
+        for k in references_for(spec):
             if k not in keys:
                 keys.append(k)
+    keys += [k for k in extra if k not in keys]
     return "\n\n".join(CITATIONS[k] for k in keys)
+
+
+def bibtex(metric_names) -> str:
+    """BibTeX entries for the given metric specs (deduplicated, in order)."""
+    return bibtex_for(metric_names)

@@ -1,5 +1,6 @@
-"""Hill numbers: the effective number of categories of a distribution, shared
-by attribute diversity (category counts) and the Vendi score (eigenvalues)."""
+"""Shannon entropy and Hill numbers: the one implementation used by every
+metric (n-gram entropy, attribute diversity, semantic entropy, token entropy,
+the Vendi score)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ._errors import InvalidParameterError
-from ._validate import check_real
+from ..core.errors import InvalidParameterError
+from ..core.params import Real, check
 
 
 def hill_number(weights: Sequence[float] | np.ndarray, q: float) -> float:
@@ -31,7 +32,7 @@ def hill_number(weights: Sequence[float] | np.ndarray, q: float) -> float:
     if w.ndim != 1 or not np.isfinite(w).all() or (w < 0).any() or not (w > 0).any():
         raise InvalidParameterError("hill_number needs a 1-D array of finite, non-negative weights with at least "
                                     f"one positive weight, got {weights!r}.")
-    check_real(q, "q", "hill_number", low=0.0)
+    q = check(q, "q", "hill_number", Real(0.0))
     p = w[w > 0] / w[w > 0].sum()
     if q == 0:
         return float(len(p))
@@ -40,3 +41,25 @@ def hill_number(weights: Sequence[float] | np.ndarray, q: float) -> float:
     if math.isinf(q):
         return float(1.0 / p.max())
     return float((p**q).sum() ** (1.0 / (1.0 - q)))
+
+
+def entropy_from_counts(counts: np.ndarray, base: float = 2.0) -> float:
+    """Shannon entropy of the distribution given by non-negative counts (or
+    probabilities), in units of ``log base``: :math:`-\\sum_i p_i \\log_b p_i`."""
+    c = np.asarray(counts, dtype=np.float64)
+    c = c[c > 0]
+    if len(c) == 0:
+        return math.nan
+    total = c.sum()
+    return entropy_from_sums(total, float((c * np.log(c)).sum()), base)
+
+
+def entropy_from_sums(total, sum_clogc, base: float = 2.0):
+    """Entropy from the sufficient statistics ``total = sum c`` and
+    ``sum_clogc = sum c ln c`` (vectorised; NaN where total is 0):
+    :math:`H = \\ln C - \\frac{1}{C}\\sum c \\ln c`, in units of ``log base``."""
+    total = np.asarray(total, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.log(total) - np.asarray(sum_clogc, dtype=np.float64) / total
+    h = np.where(total > 0, np.maximum(h, 0.0), np.nan) / math.log(base)
+    return float(h) if h.ndim == 0 else h

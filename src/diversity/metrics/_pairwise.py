@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._ngrams import TokenizedTexts, ngram_codes, select_keys
+from ..text.ngrams import TokenizedTexts, ngram_codes, select_keys
 from ._selfbleu import bleu_from_counts
 
 _CHUNK = 200_000  # pairs per vectorised block

@@ -1,4 +1,4 @@
-"""Input checks shared by every metric.
+"""The input model and its checks, shared by every metric.
 
 The input model:
 
@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import math
 import numbers
+
+import numpy as np
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Hashable, Union
 
-from ._errors import InvalidParameterError
+from .errors import InvalidParameterError
 
 SampleSet = Sequence[str]
 GroupedSamples = Union[Mapping[Hashable, Sequence[str]], Sequence[Sequence[str]]]
@@ -165,56 +167,6 @@ def as_groups(samples: Any, *, name: str = "samples") -> Groups:
     return Groups(keys=keys, sets=sets, grouped=grouped)
 
 
-def check_int(value: Any, name: str, func: str, *, low: int = 1) -> int:
-    """sklearn-style check that ``value`` is an int >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {func} must be an int in the range [{low}, inf). "
-            f"Got {value!r} instead."
-        )
-    return int(value)
-
-
-def check_bool(value: Any, name: str, func: str) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidParameterError(f"The {name!r} parameter of {func} must be a bool. Got {value!r} instead.")
-    return value
-
-
-def check_choice(value: Any, name: str, func: str, choices: Sequence[str]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        opts = ", ".join(repr(c) for c in choices)
-        raise InvalidParameterError(f"The {name!r} parameter of {func} must be one of {opts}. Got {value!r} instead.")
-    return value
-
-
-def check_real(value: Any, name: str, func: str, *, low: float, high: float = math.inf,
-               low_open: bool = False, high_open: bool = False) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and not math.isnan(float(value))
-    if ok:
-        v = float(value)
-        ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
-    if not ok:
-        lb, rb = ("(" if low_open else "["), (")" if high_open else "]")
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {func} must be a float in the range {lb}{low}, {high}{rb}. "
-            f"Got {value!r} instead."
-        )
-    return float(value)
-
-
-def fill_doc(common: str):
-    """Decorator: replace the line ``<<COMMON>>`` of a docstring with ``common``
-    (shared parameter descriptions), keeping the docstring a real ``__doc__``."""
-
-    def deco(func):
-        if func.__doc__:
-            func.__doc__ = func.__doc__.replace("    <<COMMON>>\n", common.strip("\n") + "\n\n")
-        return func
-
-    return deco
-
-
 def memory_limit() -> int:
     """Bytes one computation may allocate: ``$DIVERSITY_MEMORY_LIMIT`` (e.g.
     ``8G``, ``512M`` or bytes), else half of the machine's physical memory."""
@@ -233,3 +185,63 @@ def memory_limit() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
         return 8 * 2**30
+
+
+def check_embedding_rows(x: np.ndarray, keys: Sequence[Hashable], offsets: np.ndarray, what: str) -> None:
+    bad = np.flatnonzero(~np.isfinite(x).all(axis=1)) if x.size else np.empty(0, np.int64)
+    if len(bad):
+        g = int(np.searchsorted(offsets, bad[0], side="right") - 1)
+        raise ValueError(f"{what}: row {bad[0] - offsets[g]} of prompt {keys[g]!r} contains NaN or infinity.")
+
+
+def as_array_groups(arrays: Any, name: str, *, square: bool = False) -> tuple[Groups, list[np.ndarray]]:
+    """Validate embeddings (``square=False``) or kernels: one 2-D array, a
+    mapping prompt -> array, or a sequence of arrays."""
+    if isinstance(arrays, dict) or hasattr(arrays, "keys"):
+        keys, items, grouped = tuple(arrays.keys()), [arrays[k] for k in arrays.keys()], True
+    elif isinstance(arrays, np.ndarray) or (isinstance(arrays, (list, tuple)) and arrays and
+                                             not hasattr(arrays[0], "shape") and not isinstance(arrays[0], list)):
+        keys, items, grouped = (0,), [arrays], False
+    elif isinstance(arrays, (list, tuple)) and arrays and isinstance(arrays[0], np.ndarray):
+        keys, items, grouped = tuple(range(len(arrays))), list(arrays), True
+    else:
+        keys, items, grouped = (0,), [arrays], False
+    if len(items) == 0:
+        raise ValueError(f"{name} is empty.")
+    out = []
+    dim = None
+    for k, a in zip(keys, items):
+        where = f"{name}[{k!r}]" if grouped else name
+        if np.iscomplexobj(a):
+            raise TypeError(f"{where} is complex; embeddings and kernels must be real (np.real would silently "
+                            "drop the imaginary part, so it is not done for you).")
+        try:
+            a = np.asarray(a, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{where} must be a numeric 2-D array: {e}") from None
+        if a.ndim != 2:
+            raise ValueError(f"{where} must be a 2-D array (one row per completion), got shape {a.shape}.")
+        if a.shape[0] == 0 or a.shape[1] == 0:
+            raise ValueError(f"{where} is empty (shape {a.shape}).")
+        if square:
+            if a.shape[0] != a.shape[1]:
+                raise ValueError(f"{where} must be a square kernel matrix, got shape {a.shape}.")
+            if not np.allclose(a, a.T, rtol=1e-6, atol=1e-8):
+                raise ValueError(f"{where} is not symmetric.")
+            if not np.allclose(np.diag(a), 1.0, atol=1e-6):
+                raise ValueError(f"{where} must have a unit diagonal (k(x, x) = 1), as the Vendi score requires.")
+            if np.isfinite(a).all():
+                lam = np.linalg.eigvalsh(a)
+                tol = 1e-8 * max(1.0, float(np.abs(lam).max()))
+                if lam.min() < -tol:
+                    raise ValueError(f"{where} is not positive semi-definite (smallest eigenvalue {lam.min():.3g}): "
+                                     "a similarity kernel must be, or its Vendi score is meaningless.")
+        elif dim is not None and a.shape[1] != dim:
+            raise ValueError(f"{where} has dimension {a.shape[1]} but earlier embeddings have {dim}.")
+        dim = a.shape[1]
+        if not np.isfinite(a).all():
+            row = int(np.flatnonzero(~np.isfinite(a).all(axis=1))[0])
+            raise ValueError(f"{where}: row {row} contains NaN or infinity.")
+        out.append(a)
+    groups = Groups(keys=keys, sets=tuple(("",) * len(a) for a in out), grouped=grouped)
+    return groups, out

@@ -1,0 +1,146 @@
+"""The metric protocol.
+
+A metric is a small class that declares:
+
+* ``name``: its spec name, with parameters that belong in the name in braces
+  (``"distinct-{n}"``); :attr:`Metric.spec` adds the other parameters that
+  differ from their defaults (``"vendi?q=2"``), and :func:`~diversity.core.registry.from_spec`
+  reads any spec back (``Metric.from_spec(m.spec) == m``);
+* ``params``: its parameters, declared once (:class:`~diversity.core.params.Param`);
+* ``input``: what it is computed from: ``"texts"``, ``"vectors"`` (embeddings,
+  or a kernel when ``accepts_kernel``), ``"values"`` (categories) or ``"logprobs"``;
+* ``higher_is_more_diverse``, ``references`` (citation keys), ``undefined_reason``;
+* :meth:`compute`: one value per group of a :class:`~diversity.core.corpus.Corpus`
+  whose groups are complete, plus per-group extras for its details;
+* :meth:`fields`: its own signature fields; :meth:`details`: its details from
+  the extras of every group.
+
+Statistics: a group's value is computed once all its completions are known;
+until then the group's items are its sufficient statistics (a per-prompt
+diversity is not a sum over completions in general: self-BLEU, clusters and
+the Vendi score need the whole set). :class:`~diversity.core.state.State`
+holds finished groups (value and extras) and unfinished ones (items), merges
+associatively and commutatively, and computes results through the same
+:meth:`compute` in memory, streaming and on a cluster.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .corpus import Corpus
+from .errors import InvalidParameterError
+from .params import REQUIRED, Param
+
+__all__ = ["Metric", "Computed"]
+
+
+class Computed:
+    """Per-group values of one metric on one corpus, with per-group extras
+    (lists or arrays with one entry per group) for its details."""
+
+    __slots__ = ("values", "extras")
+
+    def __init__(self, values: np.ndarray, extras: dict[str, Any] | None = None) -> None:
+        self.values = np.asarray(values, dtype=np.float64)
+        self.extras = extras or {}
+
+
+class Metric:
+    name: ClassVar[str]
+    func: ClassVar[str] = ""  # the public function, for messages
+    params: ClassVar[tuple[Param, ...]] = ()
+    input: ClassVar[str] = "texts"
+    uses_tokens: ClassVar[bool] = False
+    accepts_kernel: ClassVar[bool] = False
+    higher_is_more_diverse: ClassVar[bool] = True
+    references: ClassVar[tuple[str, ...]] = ()
+    undefined_reason: ClassVar[str] = "the metric is undefined on this input"
+    per_completion: ClassVar[bool] = False  # extras["per_completion"]: one value per completion
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        func = self.func or type(self).__name__
+        names = [p.name for p in self.params]
+        if len(args) > len(names):
+            raise InvalidParameterError(f"{func} takes at most {len(names)} positional parameters.")
+        given = dict(zip(names, args))
+        for k, v in kwargs.items():
+            if k not in names:
+                raise InvalidParameterError(f"{func} has no parameter {k!r}; its parameters: {', '.join(names)}.")
+            if k in given:
+                raise InvalidParameterError(f"{func} got parameter {k!r} twice.")
+            given[k] = v
+        for p in self.params:
+            value = given.get(p.name, p.default)
+            if value is REQUIRED:
+                raise InvalidParameterError(f"{func} needs the parameter {p.name!r}.")
+            setattr(self, p.name, p.check(value, func))
+        self.validate()
+
+    def validate(self) -> None:
+        """Checks across parameters (after each was validated on its own)."""
+
+    # ---- naming --------------------------------------------------------------------------------
+
+    def param_values(self) -> dict[str, Any]:
+        return {p.name: getattr(self, p.name) for p in self.params}
+
+    @property
+    def spec(self) -> str:
+        """The canonical spec: the name with its in-name parameters, then the
+        parameters that differ from their defaults, in declaration order."""
+        values = self.param_values()
+        name = re.sub(r"\{(\w+)\}", lambda m: self._format(m.group(1)), self.name)
+        query = [f"{p.name}={self._format(p.name)}" for p in self.params
+                 if not p.in_name and not _equal(values[p.name], p.default)]
+        return name + ("?" + "&".join(query) if query else "")
+
+    def _format(self, name: str) -> str:
+        p = next(p for p in self.params if p.name == name)
+        return p.constraint.format(getattr(self, name))
+
+    @property
+    def key(self) -> str:
+        """The spec (the name results and ``score()`` use)."""
+        return self.spec
+
+    @classmethod
+    def from_spec(cls, spec: str) -> "Metric":
+        from .registry import from_spec
+
+        metric = from_spec(spec)
+        if not isinstance(metric, cls):
+            raise InvalidParameterError(f"{spec!r} is a {type(metric).__name__}, not a {cls.__name__}.")
+        return metric
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.spec == self.spec  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.spec))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.spec!r})"
+
+    # ---- computation ---------------------------------------------------------------------------
+
+    def compute(self, corpus: Corpus) -> Computed:
+        """One value per group of ``corpus`` (every group complete; NaN where undefined)."""
+        raise NotImplementedError
+
+    def fields(self, corpus: Corpus) -> list[tuple[str, Any]]:
+        """The metric's own signature fields (before tokenizer, embedding and aggregation fields)."""
+        return []
+
+    def details(self, extras: dict[str, list], n_groups: int) -> dict[str, Any]:
+        """Details of the result from the extras of every group (in group order)."""
+        return {}
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        return a == float(b)
+    return a == b

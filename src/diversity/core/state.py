@@ -1,0 +1,252 @@
+"""Mergeable statistics: :class:`State` holds what a set of metrics has seen.
+
+A group (prompt) is *finished* once all its completions are known: its value
+for every metric is computed and kept with the metric's per-group extras (a
+handful of numbers). Until then the group is *open* and its items (texts,
+embedding rows, values, log-probabilities) are its sufficient statistics. A
+:class:`State` updated with chunks of data, merged with other states in any
+order and grouping (``a.merge(b)``), and then asked for :meth:`State.results`
+gives the numbers of one pass over all the data (to floating-point round-off):
+the in-memory path is "update once with complete groups, results", streaming
+and the distributed engine are "update per chunk, merge, results", and all of
+them compute through the same ``Metric.compute``.
+
+Blank completions (empty or whitespace only) are left out of every text
+metric when a group is computed (they are non-answers); a group with nothing
+else is undefined.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .corpus import Corpus
+from .errors import InvalidParameterError
+from .metric import Metric
+from .options import Options
+
+__all__ = ["State", "BLANK_REASON"]
+
+BLANK_REASON = "every completion is empty or whitespace"
+COLUMNS = ("texts", "embeddings", "values", "logprobs", "kernels")
+
+
+def _n_items(cols: Mapping[str, Sequence[Any]]) -> int:
+    """Completions in a group's columns (a kernel column holds one k x k matrix)."""
+    if "kernels" in cols:
+        return sum(len(k) for k in cols["kernels"])
+    return len(next(iter(cols.values()))) if cols else 0
+
+
+def _expand(name: str, value: Any, keep: np.ndarray) -> Any:
+    """Per-completion extras come back aligned with the completions given (NaN for blank ones)."""
+    if name != "per_completion" or keep.all():
+        return value
+    full = np.full(len(keep), np.nan)
+    full[keep] = value
+    return full
+
+
+class _Group:
+    """One finished group: completions given, blank ones, and each metric's value and extras."""
+
+    __slots__ = ("size", "n_blank", "values", "extras")
+
+    def __init__(self, size: int, n_blank: int, values: np.ndarray, extras: list[dict[str, Any]]) -> None:
+        self.size, self.n_blank, self.values, self.extras = size, n_blank, values, extras
+
+
+class State:
+    """The statistics of ``metrics`` over the data seen so far.
+
+    Parameters
+    ----------
+    metrics : sequence of Metric
+    options : Options
+    mode : {"per-prompt", "pooled", "single"}
+        ``"pooled"`` gathers every completion into one group (key ``"pooled"``).
+    embedder : Embedder or None
+        For vector metrics on texts; default: the metric's default model.
+    context_fields : sequence of (key, value)
+        Settings applied to the data before it got here (length control,
+        subsampling, gates), written into every result's signature.
+    """
+
+    def __init__(self, metrics: Sequence[Metric], options: Options, mode: str = "per-prompt", *,
+                 embedder: Any = None, context_fields: Sequence[tuple[str, Any]] = ()) -> None:
+        if mode not in ("per-prompt", "pooled", "single"):
+            raise InvalidParameterError(f"mode must be 'per-prompt', 'pooled' or 'single', got {mode!r}.")
+        self.metrics = list(metrics)
+        self.options = options
+        self.mode = mode
+        self.embedder = embedder
+        self.context_fields = tuple(context_fields)
+        self.order: dict[Hashable, None] = {}  # every key seen, in first-seen order
+        self.open: dict[Hashable, dict[str, list]] = {}
+        self.done: dict[Hashable, _Group] = {}
+        self.embedding_fields: list[tuple[str, Any]] | None = None
+        self.pooled_sizes: dict[Hashable, int] = {}  # pooled mode: completions given per original prompt
+        self.has_texts = False
+        self.kernels_given = False
+
+    @property
+    def group_sizes(self) -> list[int]:
+        """Completions given per prompt (per original prompt in pooled mode)."""
+        if self.mode == "pooled":
+            return list(self.pooled_sizes.values())
+        return [self.done[k].size if k in self.done else _n_items(self.open[k]) for k in self.order]
+
+    @property
+    def n_groups_given(self) -> int:
+        return len(self.pooled_sizes) if self.mode == "pooled" else len(self.order)
+
+    # ---- pickling: the embedder (a model) stays behind ------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["embedder"] = None
+        return d
+
+    # ---- update --------------------------------------------------------------------------------
+
+    def update(self, groups: Mapping[Hashable, Mapping[str, Sequence[Any]]], *, complete: bool = True) -> "State":
+        """Add a chunk: ``groups`` maps a prompt key to its columns (``{"texts": [...], ...}``).
+
+        ``complete=True`` says that these are all the completions of these
+        prompts (they are computed now and the items dropped);
+        ``complete=False`` keeps them open until :meth:`finish` or :meth:`results`.
+        """
+        for cols in groups.values():
+            self.has_texts = self.has_texts or "texts" in cols
+            self.kernels_given = self.kernels_given or "kernels" in cols
+        if self.mode == "pooled":
+            if any("kernels" in cols for cols in groups.values()):
+                raise ValueError(f"{self.options.func}: kernels of separate prompts cannot be pooled; pass "
+                                 "embeddings instead.")
+            pooled: dict[str, list] = {}
+            for key, cols in groups.items():
+                n = _n_items(cols)
+                self.pooled_sizes[key] = self.pooled_sizes.get(key, 0) + n
+                for c, items in cols.items():
+                    pooled.setdefault(c, []).extend(items)
+            groups, complete = ({"pooled": pooled} if pooled else {}), False
+        ready = []
+        for key, cols in groups.items():
+            if key in self.done:
+                raise ValueError(f"prompt {key!r} was already finished: its completions came in two chunks that "
+                                 "each claimed to hold all of them. Pass complete=False, or group the data by prompt.")
+            self.order.setdefault(key, None)
+            if complete and key not in self.open:
+                ready.append((key, {c: list(v) for c, v in cols.items()}))
+            else:
+                slot = self.open.setdefault(key, {})
+                for c, items in cols.items():
+                    slot.setdefault(c, []).extend(items)
+        if ready:
+            self._compute(ready)
+        return self
+
+    def finish(self, keys: Iterable[Hashable] | None = None) -> "State":
+        """Compute the open groups ``keys`` (default: all of them): their data is complete."""
+        keys = list(self.open) if keys is None else list(keys)
+        ready = [(k, self.open.pop(k)) for k in keys if k in self.open]
+        if ready:
+            self._compute(ready)
+        return self
+
+    def merge(self, other: "State") -> "State":
+        """A new state with the data of both (associative and commutative up to round-off)."""
+        if [m.spec for m in self.metrics] != [m.spec for m in other.metrics] or self.mode != other.mode or \
+                self.options.tokenizer.spec != other.options.tokenizer.spec or \
+                self.options.lowercase != other.options.lowercase or self.context_fields != other.context_fields:
+            raise ValueError("cannot merge states of different metrics, modes or settings")
+        out = State(self.metrics, self.options, self.mode, embedder=self.embedder or other.embedder,
+                    context_fields=self.context_fields)
+        out.embedding_fields = self.embedding_fields or other.embedding_fields
+        out.has_texts = self.has_texts or other.has_texts
+        out.kernels_given = self.kernels_given or other.kernels_given
+        for src in (self, other):
+            for key, n in src.pooled_sizes.items():
+                out.pooled_sizes[key] = out.pooled_sizes.get(key, 0) + n
+        for key in list(self.order) + list(other.order):
+            out.order.setdefault(key, None)
+        for src in (self, other):
+            for key, g in src.done.items():
+                if key in out.done or key in self.open or key in other.open:
+                    raise ValueError(f"prompt {key!r} is finished in one state and also present in the other.")
+                out.done[key] = g
+        for src in (self, other):
+            for key, cols in src.open.items():
+                slot = out.open.setdefault(key, {})
+                for c, items in cols.items():
+                    slot.setdefault(c, []).extend(items)
+        return out
+
+    # ---- computing finished groups -------------------------------------------------------------
+
+    def _embedder_factory(self) -> Callable[[], Any]:
+        def make() -> Any:
+            if self.embedder is None:
+                vector_metric = next(m for m in self.metrics if m.input == "vectors")
+                self.embedder = vector_metric.default_embedder()  # type: ignore[attr-defined]
+            return self.embedder
+        return make
+
+    def _compute(self, ready: list[tuple[Hashable, dict[str, list]]]) -> None:
+        keys, sizes, blanks, kept_keys, kept_cols = [], [], [], [], {c: [] for c in COLUMNS}
+        kept_sizes, masks = [], []
+        for key, cols in ready:
+            n = _n_items(cols)
+            texts = cols.get("texts")
+            keep = np.ones(n, dtype=bool) if texts is None else \
+                np.fromiter((bool(t.strip()) for t in texts), dtype=bool, count=n)
+            keys.append(key)
+            sizes.append(n)
+            blanks.append(int(n - keep.sum()))
+            if keep.any():
+                kept_keys.append(key)
+                kept_sizes.append(int(keep.sum()))
+                masks.append(keep)
+                for c, items in cols.items():
+                    if c == "kernels":
+                        kept_cols[c].extend(items)
+                    else:
+                        kept_cols[c].extend(x for x, k in zip(items, keep) if k)
+        per_metric: list[Any] = []
+        if kept_keys:
+            emb = kept_cols["embeddings"]
+            corpus = Corpus(kept_keys, kept_sizes, tokenizer=self.options.tokenizer, lowercase=self.options.lowercase,
+                            texts=kept_cols["texts"] or None,
+                            embeddings=np.asarray(emb, dtype=np.float64) if emb else None,
+                            kernels=kept_cols["kernels"] or None, values=kept_cols["values"] or None,
+                            logprobs=kept_cols["logprobs"] or None, embedder_factory=self._embedder_factory())
+            for m in self.metrics:
+                out = m.compute(corpus)
+                extras = dict(out.extras)
+                if m.uses_tokens:
+                    extras.update(corpus.length_sums())
+                per_metric.append((out.values, extras))
+            if self.embedding_fields is None and any(m.input == "vectors" for m in self.metrics) \
+                    and kept_cols["kernels"] == []:
+                self.embedding_fields = corpus.embedding_fields()
+        pos = {k: i for i, k in enumerate(kept_keys)}
+        for key, size, n_blank in zip(keys, sizes, blanks):
+            i = pos.get(key)
+            if i is None:
+                self.done[key] = _Group(size, n_blank, np.full(len(self.metrics), np.nan),
+                                        [{} for _ in self.metrics])
+            else:
+                self.done[key] = _Group(size, n_blank, np.array([v[i] for v, _ in per_metric]),
+                                        [{name: _expand(name, col[i], masks[i]) for name, col in ex.items()}
+                                         for _, ex in per_metric])
+
+    # ---- results -------------------------------------------------------------------------------
+
+    def results(self) -> list[Any]:
+        """One :class:`~diversity.DiversityResult` per metric (open groups are finished first)."""
+        from .aggregate import aggregate
+
+        self.finish()
+        return [aggregate(self, j) for j in range(len(self.metrics))]

@@ -1,0 +1,12 @@
+"""Generating the data: sampling completions from local models or endpoints
+into resumable JSONL files (:mod:`.sampling`, :mod:`.backends`,
+:mod:`.config`), and extracting attributes from generated text (:mod:`.extract`)."""
+
+from .backends import OpenAIBackend, TransformersBackend
+from .config import (Backend, DecodingConfig, EndpointError, Generation, Prompt, ResumeError, prompt_seed,
+                     settings_fingerprint)
+from .sampling import load_prompts, read_meta, sample_to_jsonl
+
+__all__ = ["DecodingConfig", "Generation", "Prompt", "Backend", "TransformersBackend", "OpenAIBackend",
+           "sample_to_jsonl", "load_prompts", "prompt_seed", "read_meta", "settings_fingerprint", "ResumeError",
+           "EndpointError"]

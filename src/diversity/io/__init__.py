@@ -1,0 +1,7 @@
+"""Input and output of sample sets: loaders for JSONL/CSV/TSV (plain or gzip)
+and pandas frames, with errors that name file and line, and the bundled
+example data sets (:mod:`diversity.io.datasets`)."""
+
+from .loaders import SampleFileError, load_records, load_samples
+
+__all__ = ["load_samples", "load_records", "SampleFileError"]

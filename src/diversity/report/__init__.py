@@ -1,0 +1,1 @@
+"""Reports: BibTeX from one citation source, tables and figures for papers."""

@@ -1,0 +1,1 @@
+"""Text views: named, versioned tokenizers and exact vectorised n-gram counting."""
