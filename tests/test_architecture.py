@@ -311,3 +311,15 @@ def test_import_is_light_and_deprecated_paths_still_work():
         out = subprocess.run([sys.executable, "-W", "always::DeprecationWarning", "-c", code], capture_output=True,
                              text=True)
         assert out.returncode == 0 and f"diversity.{old} is deprecated" in out.stderr, (old, out.stderr)
+
+
+@pytest.mark.parametrize("cls", metric_classes(), ids=lambda c: c.__name__)
+def test_docstring_references_name_the_cited_papers(cls):
+    """The References section of each public function cites what the class cites (first author and year)."""
+    doc = PUBLIC[cls].__doc__
+    refs = doc[doc.index("References"):]
+    for key in cls.references:
+        entry = CITATIONS[key]
+        surname = re.search(r"author=\{([^,}]+)", entry).group(1).strip("{} ")
+        year = re.search(r"year=\{(\d{4})\}", entry).group(1)
+        assert surname.split()[-1] in refs and year in refs, (cls.__name__, key)

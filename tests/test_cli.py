@@ -53,6 +53,7 @@ def write_model(path, prompts, texts_for):
 
 
 @pytest.mark.filterwarnings("ignore::diversity.LengthMismatchWarning")
+@pytest.mark.slow
 def test_compare_end_to_end(tmp_path):
     prompts = [f"prompt {i}" for i in range(8)]
     a = write_model(tmp_path / "base.jsonl", prompts, lambda p: [f"{p} answer {j} with words w{j} x{j}" for j in range(5)])

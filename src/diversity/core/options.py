@@ -90,6 +90,18 @@ CI_PARAMS = (
 )
 SHARED_PARAMS = {"text": TEXT_PARAMS, "aggregate": AGGREGATE_PARAMS, "ci": CI_PARAMS}
 
+# documentation of inputs that several public functions share (``<<NAME>>`` lines in their docstrings)
+SHARED_DOCS = {
+    "EMBED": """    samples : sequence of str, or mapping/sequence of sequences of str, optional
+        Texts to embed (with ``embedder``); empty or whitespace-only completions are left out.
+    embeddings : array (n, d), or mapping/sequence of arrays, optional
+        Precomputed embeddings instead of (or aligned with) ``samples``;
+        recorded as ``emb:precomputed``.
+    embedder : Embedder or None
+        Default: :class:`~diversity.embed.SentenceTransformerEmbedder` with
+        all-MiniLM-L6-v2 (``emb:<model>@<weights hash>|maxlen:256``).""",
+}
+
 
 def build_options(func: str, values: dict[str, Any]) -> Options:
     """Validate shared option values (by name) into an :class:`Options`."""
@@ -130,8 +142,10 @@ def with_options(*groups: str) -> Callable[[Callable[..., Any]], Callable[..., A
             return func(*bound.args, **bound.kwargs, options=opts)
 
         wrapper.__signature__ = new_sig  # type: ignore[attr-defined]
-        if func.__doc__ and "<<SHARED>>" in func.__doc__:
-            wrapper.__doc__ = func.__doc__.replace("    <<SHARED>>", describe_all(params))
+        doc = func.__doc__ or ""
+        for name, text in SHARED_DOCS.items():
+            doc = doc.replace(f"    <<{name}>>", text)
+        wrapper.__doc__ = doc.replace("    <<SHARED>>", describe_all(params))
         return wrapper
 
     return deco

@@ -1,4 +1,4 @@
-"""Bundled example sample sets (see ``datasets/data/README.md`` for provenance).
+"""Bundled example sample sets (see ``io/data/README.md`` for provenance).
 
 * ``load_example(side)``: real model output. gemma-3-270m (base) and
   SmolLM2-135M-Instruct (aligned), 44 prompts x 8 completions each, sampled

@@ -108,8 +108,7 @@ def semantic_clusters(samples: Any = None, *, embeddings: Any = None, embedder: 
     ----------
     threshold : float in (0, 2], default 0.25
     linkage : {"average", "complete", "single"}
-    samples, embeddings, embedder
-        As in :func:`~diversity.mean_pairwise_distance`.
+    <<EMBED>>
     <<SHARED>>
 
     Returns
@@ -150,8 +149,7 @@ def semantic_entropy(samples: Any = None, *, embeddings: Any = None, embedder: A
     ----------
     threshold : float in (0, 2], default 0.25
     linkage : {"average", "complete", "single"}
-    samples, embeddings, embedder
-        As in :func:`~diversity.mean_pairwise_distance`.
+    <<EMBED>>
     <<SHARED>>
 
     Returns

@@ -178,14 +178,7 @@ def mean_pairwise_distance(samples: Any = None, *, embeddings: Any = None, embed
     ----------
     metric : {"cosine", "euclidean"}
         Recorded as ``dist:``.
-    samples : sequence of str, or mapping/sequence of sequences of str, optional
-        Texts to embed (with ``embedder``).
-    embeddings : array (n, d), or mapping/sequence of arrays, optional
-        Precomputed embeddings instead of (or aligned with) ``samples``;
-        recorded as ``emb:precomputed``.
-    embedder : Embedder or None
-        Default: :class:`~diversity.embed.SentenceTransformerEmbedder` with
-        all-MiniLM-L6-v2 (``emb:<model>@<weights hash>|maxlen:256``).
+    <<EMBED>>
     <<SHARED>>
 
     Returns
@@ -230,14 +223,7 @@ def remote_clique(samples: Any = None, *, embeddings: Any = None, embedder: Any 
     Parameters
     ----------
     metric : {"cosine", "euclidean"}
-    samples : sequence of str, or mapping/sequence of sequences of str, optional
-        Texts to embed (with ``embedder``).
-    embeddings : array (n, d), or mapping/sequence of arrays, optional
-        Precomputed embeddings instead of (or aligned with) ``samples``;
-        recorded as ``emb:precomputed``.
-    embedder : Embedder or None
-        Default: :class:`~diversity.embed.SentenceTransformerEmbedder` with
-        all-MiniLM-L6-v2 (``emb:<model>@<weights hash>|maxlen:256``).
+    <<EMBED>>
     <<SHARED>>
 
     Returns
@@ -278,14 +264,7 @@ def centroid_distance(samples: Any = None, *, embeddings: Any = None, embedder: 
     Parameters
     ----------
     metric : {"cosine", "euclidean"}
-    samples : sequence of str, or mapping/sequence of sequences of str, optional
-        Texts to embed (with ``embedder``).
-    embeddings : array (n, d), or mapping/sequence of arrays, optional
-        Precomputed embeddings instead of (or aligned with) ``samples``;
-        recorded as ``emb:precomputed``.
-    embedder : Embedder or None
-        Default: :class:`~diversity.embed.SentenceTransformerEmbedder` with
-        all-MiniLM-L6-v2 (``emb:<model>@<weights hash>|maxlen:256``).
+    <<EMBED>>
     <<SHARED>>
 
     Returns
@@ -294,9 +273,10 @@ def centroid_distance(samples: Any = None, *, embeddings: Any = None, embedder: 
 
     References
     ----------
-    Distance to the centroid as embedding dispersion: e.g. Y. Du, M. Kiela,
-    "Diversity of thought": see also Kirk et al. 2024 (arXiv:2310.06452) for
-    embedding-based per-input and across-input diversity.
+    R. Kirk, I. Mediratta, C. Nalmpantis, J. Luketina, E. Hambro,
+    E. Grefenstette, R. Raileanu. Understanding the Effects of RLHF on LLM
+    Generalisation and Diversity. ICLR 2024. arXiv:2310.06452 (embedding
+    dispersion per input and across inputs).
 
     Examples
     --------
@@ -325,14 +305,7 @@ def chamfer(samples: Any = None, *, embeddings: Any = None, embedder: Any = None
     Parameters
     ----------
     metric : {"cosine", "euclidean"}
-    samples : sequence of str, or mapping/sequence of sequences of str, optional
-        Texts to embed (with ``embedder``).
-    embeddings : array (n, d), or mapping/sequence of arrays, optional
-        Precomputed embeddings instead of (or aligned with) ``samples``;
-        recorded as ``emb:precomputed``.
-    embedder : Embedder or None
-        Default: :class:`~diversity.embed.SentenceTransformerEmbedder` with
-        all-MiniLM-L6-v2 (``emb:<model>@<weights hash>|maxlen:256``).
+    <<EMBED>>
     <<SHARED>>
 
     Returns
@@ -381,14 +354,7 @@ def vendi_score(samples: Any = None, *, embeddings: Any = None, kernel: Any = No
         (``kernel:given``), instead of samples or embeddings.
     q : float, default 1.0
         Order; ``math.inf`` (or ``"inf"``) for the min-entropy limit.
-    samples : sequence of str, or mapping/sequence of sequences of str, optional
-        Texts to embed (with ``embedder``).
-    embeddings : array (n, d), or mapping/sequence of arrays, optional
-        Precomputed embeddings instead of (or aligned with) ``samples``;
-        recorded as ``emb:precomputed``.
-    embedder : Embedder or None
-        Default: :class:`~diversity.embed.SentenceTransformerEmbedder` with
-        all-MiniLM-L6-v2 (``emb:<model>@<weights hash>|maxlen:256``).
+    <<EMBED>>
     <<SHARED>>
 
     Returns
