@@ -186,11 +186,11 @@ def test_embedding_plot_from_given_embeddings(tmp_path):
 
 
 def test_comparison_signature_is_pinned():
-    c = diversity.compare(BASE, ALIGNED, ["distinct-1"], seed=2, n_resamples=999)
+    c = diversity.compare(BASE, ALIGNED, ["distinct-1"], seed=2, n_resamples=999, permutations=999)
     assert c.signature == (f"compare|labels:base,aligned|prompts:14|k:6|len:full|test:permutation-999|"
-                           f"adj:holm|ci:0.95-percentile-999|v:{diversity.__version__}")
+                           f"adj:holm-1|ci:0.95-percentile-999|v:{diversity.__version__}")
     w = diversity.compare(BASE, ALIGNED, ["distinct-1"], test="wilcoxon", max_tokens=5)
-    assert "|len:trunc5|test:wilcoxon|adj:holm|" in w.signature
+    assert "|len:trunc5|test:wilcoxon|adj:holm-1|" in w.signature
 
 
 def test_compare_results_on_precomputed_per_prompt_results():

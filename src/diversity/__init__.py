@@ -12,7 +12,7 @@ The public API is flat (``diversity.distinct_n``, ``diversity.score``,
 """
 
 from ._version import __version__
-from .compare import (Comparison, LengthMismatchWarning, MetricComparison, compare, compare_many,
+from .compare import (Comparison, LengthMismatchWarning, MetricComparison, MultiComparison, compare, compare_many,
                       compare_results)
 from .core.errors import InvalidParameterError, MemoryLimitError, UndefinedMetricWarning
 from .core.evaluate import Accumulator, score
@@ -49,7 +49,8 @@ __all__ = [
     "SemanticClusters", "SemanticEntropy",
     "attribute_diversity", "AttributeDiversity", "hill_number", "token_entropy", "TokenEntropy",
     "score", "available_metrics", "from_spec", "register", "Metric", "Accumulator",
-    "compare", "compare_many", "compare_results", "Comparison", "MetricComparison", "LengthMismatchWarning",
+    "compare", "compare_many", "compare_results", "Comparison", "MultiComparison", "MetricComparison",
+    "LengthMismatchWarning",
     "NgramCounts",
     "Tokenizer", "get_tokenizer",
 ]

@@ -1,8 +1,10 @@
 """Comparisons of models over the same prompts: fairness (equal k, length
-control), paired statistics, and the :class:`Comparison` result."""
+control), paired statistics with one Holm family, cross-model homogeneity,
+and the :class:`Comparison` / :class:`MultiComparison` results."""
 
-from .api import DEFAULT_COMPARE_METRICS, compare, compare_many, compare_results
+from .api import DEFAULT_COMPARE_METRICS, compare, compare_many, compare_results, default_compare_metrics
+from .multi import MultiComparison
 from .result import Comparison, LengthMismatchWarning, MetricComparison
 
-__all__ = ["compare", "compare_many", "compare_results", "Comparison", "MetricComparison", "LengthMismatchWarning",
-           "DEFAULT_COMPARE_METRICS"]
+__all__ = ["compare", "compare_many", "compare_results", "default_compare_metrics", "Comparison",
+           "MultiComparison", "MetricComparison", "LengthMismatchWarning", "DEFAULT_COMPARE_METRICS"]

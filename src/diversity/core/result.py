@@ -61,6 +61,10 @@ class ConfidenceInterval:
         return {"low": jsonable(self.low), "high": jsonable(self.high), "level": self.level,
                 "method": self.method}
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ConfidenceInterval":
+        return cls(_num(d["low"]), _num(d["high"]), float(d["level"]), d["method"])
+
 
 @dataclass(frozen=True)
 class DiversityResult:
@@ -142,3 +146,18 @@ class DiversityResult:
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "DiversityResult":
+        """Read back :meth:`to_dict` (JSON ``null`` is NaN again; prompt keys as JSON gives them)."""
+        return cls(metric=d["metric"], value=_num(d["value"]), higher_is_more_diverse=d["higher_is_more_diverse"],
+                   signature=d["signature"], n_samples=d["n_samples"], n_groups=d["n_groups"],
+                   per_group=None if d.get("per_group") is None else tuple(_num(v) for v in d["per_group"]),
+                   groups=None if d.get("groups") is None else tuple(d["groups"]),
+                   std=None if d.get("std") is None and "std" not in d else _num(d.get("std")),
+                   ci=ConfidenceInterval.from_dict(d["ci"]) if d.get("ci") else None,
+                   details=d.get("details") or {})
+
+
+def _num(x: Any) -> float:
+    return math.nan if x is None else float(x)
