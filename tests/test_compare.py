@@ -149,42 +149,6 @@ def _nonblank_png(path, min_size):
     assert (rgb < 0.5).mean() > 0.005  # some dark ink (text, axes)
 
 
-def test_forest_and_per_prompt_plots(tmp_path):
-    pytest.importorskip("matplotlib")
-    from diversity.report.plots import plot_forest, plot_per_prompt
-
-    c = diversity.compare(BASE, ALIGNED, ["distinct-1", "distinct-2", "self-bleu", "unique-fraction"])
-    fig = plot_forest(c)
-    assert fig.axes[0].get_xlabel().startswith("paired effect")
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["unique-fraction", "self-bleu", "distinct-2",
-                                                                      "distinct-1"]
-    fig.savefig(tmp_path / "forest.png", dpi=100)
-    _nonblank_png(tmp_path / "forest.png", (150, 300))
-    fig.savefig(tmp_path / "forest.pdf")
-    assert (tmp_path / "forest.pdf").read_bytes()[:4] == b"%PDF"
-    fig = plot_per_prompt(c, "distinct-2")
-    fig.savefig(tmp_path / "pp.png", dpi=100)
-    _nonblank_png(tmp_path / "pp.png", (200, 200))
-
-
-def test_embedding_plot_from_given_embeddings(tmp_path):
-    pytest.importorskip("matplotlib")
-    from diversity.report.plots import plot_embeddings
-
-    emb = {"base": {p: rng.normal(size=(6, 16)) for p in "abc"},
-           "aligned": {p: rng.normal(size=(6, 16)) * 0.1 + 1 for p in "abc"}}
-    fig = plot_embeddings(None, embeddings=emb)
-    ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["base", "aligned"]
-    assert ax.get_xlabel() == "PC1" and ax.get_ylabel() == "PC2"
-    fig.savefig(tmp_path / "emb.png", dpi=100)
-    _nonblank_png(tmp_path / "emb.png", (200, 300))
-    fig = plot_embeddings(None, embeddings=emb, per_prompt=True, method="tsne")
-    assert sum(a.get_visible() for a in fig.axes) == 3 and fig.axes[0].get_title() == "a"
-    with pytest.raises(ValueError, match="method must be 'pca' or 'tsne'"):
-        plot_embeddings(None, embeddings=emb, method="umap")
-
-
 def test_comparison_signature_is_pinned():
     c = diversity.compare(BASE, ALIGNED, ["distinct-1"], seed=2, n_resamples=999, permutations=999)
     assert c.signature == (f"compare|labels:base,aligned|prompts:14|k:6|len:full|test:permutation-999|"

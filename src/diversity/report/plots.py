@@ -1,26 +1,39 @@
-"""Figures for papers: embedding clouds of two (or more) models, a forest plot
-of paired differences, and per-prompt paired values.
+"""Figures for papers: a forest plot of paired comparisons, per-prompt paired
+values of one metric, and embedding clouds of two (or more) models.
 
 matplotlib is imported only here, when a figure is made (extra ``plot``).
-Every function returns a :class:`matplotlib.figure.Figure` (no pyplot state);
-save it with ``fig.savefig("out.pdf")`` or ``.png``. Sizes default to a
-paper column (3.4 in wide) with 8-pt text.
+Every function returns a :class:`matplotlib.figure.Figure` (no pyplot state,
+constrained layout, nothing clipped); write it with :func:`save_figure`
+(PNG, PDF or SVG by suffix). Sizes default to a paper column (3.4 in wide)
+with 8-pt text; colours are the Okabe–Ito colour-blind-safe palette.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Hashable, Mapping, Sequence
+import textwrap
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..compare.result import Comparison
+from ..compare.result import Comparison, MetricComparison
 
-__all__ = ["plot_embeddings", "plot_forest", "plot_per_prompt"]
+__all__ = ["MODEL_COLORS", "VERDICT_COLORS", "plot_embeddings", "plot_forest", "plot_per_prompt", "save_figure"]
 
-_COLORS = ["#1b6ca8", "#d1495b", "#66a182", "#edae49", "#8d6a9f", "#2e4057"]
-_RC = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7, "xtick.labelsize": 7,
-       "ytick.labelsize": 7}
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
+# Models in this order (yellow is left out: too light on white).
+MODEL_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+# Forest-plot verdicts (b relative to a): blue / vermillion, the pair of the palette furthest apart; greys for none.
+VERDICT_COLORS = {"more diverse": "#0072B2", "less diverse": "#D55E00", "no significant difference": "#8C8C8C",
+                  "undefined": "#4D4D4D"}
+_RC = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7, "legend.title_fontsize": 7,
+       "xtick.labelsize": 7, "ytick.labelsize": 7, "axes.linewidth": 0.6, "xtick.major.width": 0.6,
+       "ytick.major.width": 0.6, "lines.linewidth": 1.0, "pdf.fonttype": 42, "ps.fonttype": 42,
+       "svg.fonttype": "path", "figure.dpi": 100}
+_WIDTH = 3.4  # inches: one column of a two-column paper
+_FORMATS = (".png", ".pdf", ".svg")
 
 
 def _figure(figsize):
@@ -28,7 +41,9 @@ def _figure(figsize):
         from matplotlib.figure import Figure
     except ImportError as e:  # pragma: no cover
         raise ImportError("Plots need matplotlib: pip install 'llm-diversity[plot]'") from e
-    return Figure(figsize=figsize, layout="constrained")
+    fig = Figure(figsize=figsize, layout="constrained")
+    fig.get_layout_engine().set(w_pad=0.04, h_pad=0.04)
+    return fig
 
 
 def _style():
@@ -37,17 +52,339 @@ def _style():
     return matplotlib.rc_context(_RC)
 
 
-def _project(x: np.ndarray, method: str, seed: int) -> np.ndarray:
+def _arrow(higher_is_more_diverse: bool) -> str:
+    return "↑" if higher_is_more_diverse else "↓"
+
+
+def _fmt_p(p: float) -> str:
+    if p is None or math.isnan(p):
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def _shorten(text: str, width: int) -> str:
+    """``text`` on one line in at most ``width`` characters: cut at a word boundary (within the
+    last third) and ended with an ellipsis."""
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    cut = text[:width - 1]
+    space = cut.rfind(" ")
+    if space >= (2 * width) // 3:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-–—") + "…"
+
+
+def save_figure(fig: Any, path: str | Path | Sequence[str | Path], *, dpi: int = 300) -> list[Path]:
+    """Write ``fig`` to one or several files, the format taken from each suffix.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str, Path, or a sequence of them
+        ``.png`` (raster at ``dpi``), ``.pdf`` or ``.svg`` (vector; PDF
+        fonts embedded as TrueType so that text stays editable).
+    dpi : int, default 300
+        Resolution of PNG output.
+
+    Returns
+    -------
+    list of Path
+        The files written, in the order given.
+
+    Examples
+    --------
+    >>> save_figure(plot_forest(comparison), ["forest.pdf", "forest.png"])  # doctest: +SKIP
+    """
+    paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
+    if not paths:
+        raise ValueError("save_figure needs at least one path.")
+    for p in paths:
+        if p.suffix.lower() not in _FORMATS:
+            raise ValueError(f"cannot tell the format of {str(p)!r}: the suffix must be one of "
+                             f"{', '.join(_FORMATS)}.")
+    if not (isinstance(dpi, int) and dpi > 0):
+        raise ValueError(f"The 'dpi' parameter of save_figure must be a positive int. Got {dpi!r} instead.")
+    with _style():
+        for p in paths:
+            fig.savefig(p, format=p.suffix.lower()[1:], dpi=dpi)
+    return paths
+
+
+# ---- forest plot ---------------------------------------------------------------------------------------------------
+
+def _groups(obj: Any) -> tuple[str, list[tuple[str, Comparison]], float]:
+    """(reference label, [(model label, Comparison)], alpha) of a Comparison, a MultiComparison-like
+    object (``reference``, ``items()``, ``alpha``) or the ``label -> Comparison`` dict of compare_many."""
+    if isinstance(obj, Comparison):
+        return obj.labels[0], [(obj.labels[1], obj)], obj.alpha
+    if not hasattr(obj, "items"):
+        raise TypeError(f"plot_forest needs a Comparison or a MultiComparison (from compare_many); "
+                        f"got {type(obj).__name__}.")
+    # models are named by their comparison's labels (a MultiComparison over all pairs has (a, b) keys)
+    pairs = [(c.labels[1] if isinstance(c, Comparison) else str(lab), c) for lab, c in obj.items()]
+    if not pairs:
+        raise ValueError("the comparison has no models.")
+    for lab, c in pairs:
+        if not isinstance(c, Comparison):
+            raise TypeError(f"plot_forest: {lab!r} maps to {type(c).__name__}, not a Comparison.")
+    refs = {c.labels[0] for _, c in pairs}
+    reference = getattr(obj, "reference", None)
+    if reference is None:
+        if len(refs) != 1:
+            raise ValueError(f"the comparisons do not share one reference: {sorted(refs)}.")
+        reference = refs.pop()
+    alpha = getattr(obj, "alpha", None)
+    if alpha is None:
+        alphas = {c.alpha for _, c in pairs}
+        if len(alphas) != 1:
+            raise ValueError(f"the comparisons use different alpha levels: {sorted(alphas)}.")
+        alpha = alphas.pop()
+    return str(reference), pairs, float(alpha)
+
+
+def _sd_of_differences(r: MetricComparison) -> float:
+    """Standard deviation (ddof=1) of the per-prompt differences b − a that d_z divides by."""
+    pos_b = {g: i for i, g in enumerate(r.b.groups or ())}
+    d = np.array([r.b.per_group[pos_b[g]] - r.a.per_group[i] for i, g in enumerate(r.a.groups or ())
+                  if g in pos_b], dtype=float)
+    d = d[~np.isnan(d)]
+    return float(d.std(ddof=1)) if len(d) >= 2 else math.nan
+
+
+def _forest_point(r: MetricComparison, scale: str) -> tuple[float, float, float, str | None]:
+    """(x, CI low, CI high, note): note is text shown instead of a marker (then x is NaN)."""
+    if r.reason is not None:
+        return math.nan, math.nan, math.nan, "undefined"
+    lo, hi = (r.diff_ci.low, r.diff_ci.high) if r.diff_ci is not None else (math.nan, math.nan)
+    if scale == "diff":
+        return r.diff, lo, hi, None
+    sd = _sd_of_differences(r)
+    if not (sd > 0):
+        if r.diff == 0:
+            return 0.0, 0.0, 0.0, None
+        return math.nan, math.nan, math.nan, f"$d_z$ undefined: constant difference {r.diff:+.3g}"
+    x = r.effect_size if math.isfinite(r.effect_size) else r.diff / sd
+    return x, lo / sd, hi / sd, None
+
+
+def _ci_phrase(rows: Iterable[MetricComparison]) -> str:
+    for r in rows:
+        if r.diff_ci is not None:
+            level, method = r.diff_ci.level, r.diff_ci.method
+            if method.startswith("bootstrap-prompts-"):
+                return f"{level:.0%} {method[len('bootstrap-prompts-'):]} bootstrap CI over prompts"
+            return f"{level:.0%} CI ({method})"
+    return "CI"
+
+
+def plot_forest(comparison: Any, *, scale: str = "dz", figsize: tuple[float, float] | None = None):
+    """Forest plot of paired comparisons: one row per metric, one row group per model.
+
+    Convention (the table's own scale and signs, nothing flipped):
+
+    * **x** is the paired difference *b − a* (model − reference) with the
+      sign of the table's ``b − a`` and ``d_z`` columns. With
+      ``scale="dz"`` (default) it is Cohen's d_z, the mean of the
+      per-prompt differences divided by their standard deviation, so that
+      metrics in different units share one axis; with ``scale="diff"`` it is
+      the raw difference in each metric's units.
+    * **Direction** is in each row's label: ``distinct-2 ↑`` (higher is more
+      diverse), ``self-bleu ↓`` (lower is more diverse). A positive x on a
+      ↓ metric therefore means *b is less diverse*.
+    * **Colour** is the verdict (``MetricComparison.verdict(alpha)``): blue
+      *more diverse*, vermillion *less diverse*, grey *no significant
+      difference*; so the reading never needs a mental sign flip.
+    * **Fill**: filled marker when the Holm-corrected p < alpha, open otherwise.
+    * **Bars**: the CI of the difference (the kind and level stated on the x
+      axis, e.g. "95% percentile bootstrap CI over prompts"), divided by the
+      same standard deviation as the point when ``scale="dz"``.
+    * Rows whose paired statistics are undefined are kept and say
+      "undefined" (a d_z with zero spread says so too).
+
+    Parameters
+    ----------
+    comparison : Comparison or MultiComparison
+        The result of :func:`diversity.compare`, or of
+        :func:`diversity.compare_many` (anything with ``items()`` giving
+        ``(label, Comparison)`` against one reference): one panel per model,
+        sharing the x axis.
+    scale : {"dz", "diff"}, default "dz"
+    figsize : (float, float), optional
+        Default: 3.4 in wide, the height computed from the number of rows.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if scale not in ("dz", "diff"):
+        raise ValueError(f"The 'scale' parameter of plot_forest must be 'dz' or 'diff'. Got {scale!r} instead.")
+    reference, pairs, alpha = _groups(comparison)
+    for lab, c in pairs:
+        if not c.rows:
+            raise ValueError(f"the comparison of {lab!r} has no metrics.")
+    from matplotlib.lines import Line2D
+    from matplotlib.transforms import blended_transform_factory
+
+    multi = not isinstance(comparison, Comparison)
+    n_rows = [len(c.rows) for _, c in pairs]
+    title_h = 0.22
+    height = sum(0.24 * n + 0.2 + title_h for n in n_rows) + 1.05
+    points = [[_forest_point(r, scale) for r in c.rows] for _, c in pairs]  # labels repeat with pairs='all'
+    finite = [v for pts in points for p in pts for v in p[:3] if v is not None and math.isfinite(v)]
+    lo, hi = (min(finite + [0.0]), max(finite + [0.0])) if finite else (-1.0, 1.0)
+    pad = 0.08 * (hi - lo) if hi > lo else 1.0
+    seen_verdicts, seen_fill = set(), set()
+    with _style():
+        fig = _figure(figsize or (_WIDTH, height))
+        axes = fig.subplots(len(pairs), 1, sharex=True, squeeze=False,
+                            gridspec_kw={"height_ratios": [n + 0.8 for n in n_rows]})[:, 0]
+        for ax, (lab, c), pts in zip(axes, pairs, points):
+            text_tr = blended_transform_factory(ax.transAxes, ax.transData)
+            for i, (r, (x, clo, chi, note)) in enumerate(zip(c.rows, pts)):
+                y = len(c.rows) - 1 - i
+                verdict = r.verdict(alpha)
+                color = VERDICT_COLORS[verdict]
+                seen_verdicts.add(verdict)
+                if note is not None:
+                    ax.text(0.5, y, note, transform=text_tr, ha="center", va="center", style="italic",
+                            color=color, fontsize=7)
+                    continue
+                if math.isfinite(clo) and math.isfinite(chi):
+                    ax.plot([clo, chi], [y, y], color=color, lw=1.3, solid_capstyle="butt", zorder=2)
+                filled = bool(r.p_holm < alpha)
+                seen_fill.add(filled)
+                ax.plot([x], [y], marker="o", ms=5.5, color=color, mec=color, mew=1.2,
+                        mfc=color if filled else "white", zorder=3, gid=f"forest:{c.labels[0]}:{lab}:{r.metric}")
+            ax.axvline(0, color="0.55", lw=0.7, ls=(0, (3, 2)), zorder=1)
+            ax.set_yticks(range(len(c.rows)))
+            ax.set_yticklabels([f"{r.metric} {_arrow(r.higher_is_more_diverse)}" for r in reversed(c.rows)])
+            ax.set_ylim(-0.6, len(c.rows) - 0.4)
+            ax.tick_params(axis="y", length=0)
+            ax.spines[["top", "right"]].set_visible(False)
+            ax.set_title(f"{lab} vs {c.labels[0]} · {len(c.prompts)} prompts", loc="left")
+        axes[-1].set_xlim(lo - pad, hi + pad)
+        refs = {c.labels[0] for _, c in pairs}
+        who = (f"{pairs[0][0]} − {reference}" if not multi else f"model − {reference}" if len(refs) == 1
+               else "b − a of each panel")
+        if scale == "dz":
+            xlabel = [f"paired effect $d_z$ of {who}", "(mean / sd of the per-prompt differences)"]
+        else:
+            xlabel = [f"difference {who}", "(mean per-prompt difference, metric units)"]
+        axes[-1].set_xlabel("\n".join(textwrap.fill(t, 42) for t in xlabel))
+        ci = _ci_phrase(r for _, c in pairs for r in c.rows)
+        caption = [f"bars: {ci}" + (", same sd" if scale == "dz" else ""),
+                   "↑/↓ after a metric: higher/lower is more diverse"]
+        handles = []
+        more, less = ((f"more diverse than {reference}", f"less diverse than {reference}") if multi and len(refs) == 1
+                      else ("b more diverse than a", "b less diverse than a") if multi
+                      else (f"{pairs[0][0]} more diverse", f"{pairs[0][0]} less diverse"))
+        names = {"more diverse": more, "less diverse": less,
+                 "no significant difference": "no significant difference", "undefined": "undefined"}
+        for v, color in VERDICT_COLORS.items():
+            if v in seen_verdicts:
+                handles.append(Line2D([], [], ls="none", marker="s", ms=6, color=color, label=names[v]))
+        a_txt = f"{alpha:g}"
+        if True in seen_fill:
+            handles.append(Line2D([], [], ls="none", marker="o", ms=5.5, color="black", mfc="black",
+                                  label=f"Holm p < {a_txt}"))
+        if False in seen_fill:
+            handles.append(Line2D([], [], ls="none", marker="o", ms=5.5, color="black", mfc="white",
+                                  label=f"Holm p ≥ {a_txt}"))
+        fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False, handletextpad=0.3,
+                   columnspacing=1.0, title="\n".join(textwrap.fill(t, 60) for t in caption))
+    return fig
+
+
+# ---- per-prompt plot -----------------------------------------------------------------------------------------------
+
+def plot_per_prompt(comparison: Comparison, metric: str, *, seed: int = 0, jitter: float = 0.06,
+                    figsize: tuple[float, float] | None = None):
+    """Per-prompt values of one metric on both sides, paired by prompt.
+
+    Each prompt is a dot per side (jittered sideways by ``±jitter``, seeded
+    by ``seed``) and a line joining its two dots exactly; a box plot of each
+    side stands beside its dots. The title gives the metric and its
+    direction, the number of paired prompts and the Holm-corrected p-value
+    (or "undefined").
+
+    Parameters
+    ----------
+    comparison : Comparison
+    metric : str
+        Any metric of the comparison (its spec, e.g. ``"vendi?q=2"``).
+    seed : int, default 0
+        Seed of the horizontal jitter (the values are not changed).
+    jitter : float, default 0.06
+        Half-width of the jitter, in units of the distance between sides.
+    figsize : (float, float), optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not isinstance(comparison, Comparison):
+        raise TypeError(f"plot_per_prompt needs one Comparison (for several models, pass multi[label]); "
+                        f"got {type(comparison).__name__}.")
+    try:
+        r = comparison[metric]
+    except KeyError:
+        raise ValueError(f"metric {metric!r} is not in the comparison; it has "
+                         f"{', '.join(repr(x.metric) for x in comparison.rows)}.") from None
+    if not (isinstance(jitter, (int, float)) and 0 <= jitter < 0.5):
+        raise ValueError(f"The 'jitter' parameter of plot_per_prompt must be a float in the range [0, 0.5). "
+                         f"Got {jitter!r} instead.")
+    if r.a.per_group is None or r.b.per_group is None:
+        raise ValueError(f"{r.metric}: a per-prompt plot needs per-prompt results.")
+    la, lb = comparison.labels
+    pos_b = {g: i for i, g in enumerate(r.b.groups)}
+    keys = [g for g in r.a.groups if g in pos_b]
+    va = np.array([r.a.per_group[i] for i, g in enumerate(r.a.groups) if g in pos_b], dtype=float)
+    vb = np.array([r.b.per_group[pos_b[g]] for g in keys], dtype=float)
+    rng = np.random.default_rng(seed)
+    xa = rng.uniform(-jitter, jitter, len(keys))
+    xb = 1 + rng.uniform(-jitter, jitter, len(keys))
+    both = ~(np.isnan(va) | np.isnan(vb))
+    with _style():
+        fig = _figure(figsize or (2.6, 2.7))
+        ax = fig.subplots()
+        for i in np.flatnonzero(both):
+            ax.plot([xa[i], xb[i]], [va[i], vb[i]], color="0.6", lw=0.6, alpha=0.8, zorder=1,
+                    solid_capstyle="butt", gid="pair")
+        for side, (x, v) in enumerate(((xa, va), (xb, vb))):
+            ok = ~np.isnan(v)
+            color = MODEL_COLORS[side]
+            ax.scatter(x[ok], v[ok], s=14, color=color, zorder=3, edgecolors="white", linewidths=0.4,
+                       gid=f"dots:{side}")
+            if ok.any():
+                ax.boxplot([v[ok]], positions=[-0.3 if side == 0 else 1.3], widths=0.16, showfliers=False,
+                           patch_artist=True, boxprops={"facecolor": "white", "edgecolor": color, "lw": 0.9},
+                           medianprops={"color": color, "lw": 1.4}, whiskerprops={"color": color, "lw": 0.9},
+                           capprops={"color": color, "lw": 0.9}, manage_ticks=False)
+        ax.set_xticks([0, 1])
+        ax.set_xticklabels([la, lb])
+        ax.set_xlim(-0.5, 1.5)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_ylabel(f"{r.metric} per prompt")
+        p = "undefined" if r.reason is not None else f"Holm p {_fmt_p(r.p_holm)}"
+        ax.set_title(f"{r.metric} ({_arrow(r.higher_is_more_diverse)} more diverse)\n"
+                     f"n = {r.n_prompts} prompts · {p}")
+    return fig
+
+
+# ---- embeddings ----------------------------------------------------------------------------------------------------
+
+def _project(x: np.ndarray, method: str, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """2-D coordinates and, for PCA, the explained variance ratios."""
     if method == "pca":
         from sklearn.decomposition import PCA
 
-        return PCA(n_components=2, random_state=seed).fit_transform(x)
-    if method == "tsne":
-        from sklearn.manifold import TSNE
+        pca = PCA(n_components=2, random_state=seed)
+        return pca.fit_transform(x), pca.explained_variance_ratio_
+    from sklearn.manifold import TSNE
 
-        perplexity = float(min(30.0, max(2.0, (len(x) - 1) / 3)))
-        return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x)
-    raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}.")
+    perplexity = float(min(30.0, max(2.0, (len(x) - 1) / 3)))
+    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x), None
 
 
 def _grouped(samples: Any) -> dict[Hashable, list]:
@@ -61,25 +398,53 @@ def _grouped(samples: Any) -> dict[Hashable, list]:
     return {i: list(v) for i, v in enumerate(items)}
 
 
-def plot_embeddings(models: Mapping[str, Any], *, embeddings: Mapping[str, Any] | None = None, embedder: Any = None,
-                    method: str = "pca", per_prompt: bool = False, prompts: Sequence[Hashable] | None = None,
-                    max_panels: int = 6, seed: int = 0, figsize: tuple[float, float] | None = None):
+def _mean_pairwise_cosine(v: np.ndarray) -> float:
+    """Mean cosine distance over pairs of different rows (as :func:`diversity.mean_pairwise_distance`)."""
+    k = len(v)
+    if k < 2:
+        return math.nan
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    u = v / np.where(norms > 0, norms, 1.0)
+    s = u.sum(axis=0)
+    return float(1.0 - (s @ s - float((u * u).sum())) / (k * (k - 1)))
+
+
+def plot_embeddings(models: Mapping[str, Any] | None = None, *, embeddings: Mapping[str, Any] | None = None,
+                    embedder: Any = None, method: str = "pca", per_prompt: bool = True,
+                    prompts: Sequence[Hashable] | None = None, prompt_text: Mapping[Hashable, str] | None = None,
+                    max_panels: int = 6, title_chars: int = 40, seed: int = 0,
+                    figsize: tuple[float, float] | None = None):
     """2-D projection of the models' completion embeddings, coloured by model.
+
+    With ``per_prompt=True`` (default) each panel is one prompt, titled with
+    the prompt's text (from ``prompt_text``, shortened to ``title_chars``
+    characters with an ellipsis; the key otherwise) and, per model, the mean
+    pairwise cosine distance (MPD, as :func:`diversity.mean_pairwise_distance`)
+    of that prompt's completions, computed from the same embeddings:
+    ``MPD: base 0.42 · aligned 0.18``. With ``per_prompt=False`` one cloud of
+    everything, titled with each model's MPD averaged over prompts.
 
     Parameters
     ----------
-    models : mapping label -> samples
+    models : mapping label -> samples, optional
         E.g. ``{"base": a, "aligned": b}`` with each side grouped by prompt
         (or a plain list of texts). Texts are embedded once with
         ``embedder`` (default all-MiniLM-L6-v2, cached).
     embeddings : mapping label -> arrays, optional
         Precomputed embeddings with the same structure instead of texts.
     method : {"pca", "tsne"}
-        Projection fitted on all models together (per prompt with
-        ``per_prompt=True``), seeded by ``seed``.
-    per_prompt : bool
-        One panel per prompt (the first ``max_panels`` common prompts, or
-        ``prompts``) instead of one cloud of everything.
+        Projection fitted on all models together (per panel), seeded by
+        ``seed``. PCA axes give the share of variance explained.
+    per_prompt : bool, default True
+        One panel per prompt (the first ``max_panels`` prompts common to all
+        models, or ``prompts``) instead of one cloud of everything.
+    prompts : sequence of keys, optional
+    prompt_text : mapping key -> str, optional
+        The text of each prompt, for the panel titles.
+    max_panels : int, default 6
+    title_chars : int, default 40
+    seed : int, default 0
+    figsize : (float, float), optional
 
     Returns
     -------
@@ -87,7 +452,16 @@ def plot_embeddings(models: Mapping[str, Any], *, embeddings: Mapping[str, Any] 
     """
     if method not in ("pca", "tsne"):
         raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}.")
-    labels = list(models if embeddings is None else embeddings)
+    if not (isinstance(max_panels, int) and max_panels >= 1):
+        raise ValueError(f"The 'max_panels' parameter of plot_embeddings must be an int in the range [1, inf). "
+                         f"Got {max_panels!r} instead.")
+    if not (isinstance(title_chars, int) and title_chars >= 4):
+        raise ValueError(f"The 'title_chars' parameter of plot_embeddings must be an int in the range [4, inf). "
+                         f"Got {title_chars!r} instead.")
+    source = embeddings if embeddings is not None else models
+    if source is None:
+        raise ValueError("plot_embeddings needs models (texts) or embeddings.")
+    labels = [str(lab) for lab in source]
     if len(labels) < 1:
         raise ValueError("plot_embeddings needs at least one model.")
     if embeddings is None:
@@ -95,113 +469,72 @@ def plot_embeddings(models: Mapping[str, Any], *, embeddings: Mapping[str, Any] 
             from ..embed import SentenceTransformerEmbedder
 
             embedder = SentenceTransformerEmbedder()
-        grouped = {lab: _grouped(models[lab]) for lab in labels}
-        vecs = {lab: {p: np.asarray(embedder.encode(ts), dtype=np.float64) for p, ts in g.items()}
-                for lab, g in grouped.items()}
+        vecs = {str(lab): {p: np.asarray(embedder.encode(ts), dtype=np.float64) for p, ts in _grouped(m).items()}
+                for lab, m in models.items()}
     else:
-        vecs = {lab: {p: np.asarray(v, dtype=np.float64) for p, v in _grouped(embeddings[lab]).items()}
-                for lab in labels}
+        vecs = {str(lab): {p: np.asarray(v, dtype=np.float64) for p, v in _grouped(e).items()}
+                for lab, e in embeddings.items()}
     for lab in labels:
         for p, v in vecs[lab].items():
+            if v.ndim != 2 or len(v) == 0:
+                raise ValueError(f"embeddings of {lab!r}, prompt {p!r} must be a non-empty 2-D array.")
             if not np.isfinite(v).all():
                 raise ValueError(f"embeddings of {lab!r}, prompt {p!r} contain NaN or infinity.")
-    if per_prompt:
-        common = [p for p in vecs[labels[0]] if all(p in vecs[lab] for lab in labels)]
-        panels = list(prompts) if prompts is not None else common[:max_panels]
+    common = [p for p in vecs[labels[0]] if all(p in vecs[lab] for lab in labels)]
+    if per_prompt and common != [None]:
+        if prompts is not None:
+            absent = [p for p in prompts if p not in common]
+            if absent:
+                raise ValueError(f"prompts {absent!r} are not common to all models.")
+            panels = list(prompts)
+        else:
+            panels = common[:max_panels]
         if not panels:
             raise ValueError("no prompt is common to all models.")
     else:
         panels = [None]
     n = len(panels)
-    cols = min(n, 3)
+    cols = 2 if n == 4 else min(n, 3)
     rows = math.ceil(n / cols)
+    axis = "PC" if method == "pca" else "t-SNE "
     with _style():
-        fig = _figure(figsize or (3.4 if cols == 1 else 2.3 * cols, 2.6 if rows == 1 else 2.1 * rows))
+        fig = _figure(figsize or ((_WIDTH if cols == 1 else 2.35 * cols), 2.45 * rows + 0.45))
         axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
         for ax, panel in zip(axes, panels):
-            parts = [(lab, np.vstack(list(vecs[lab].values())) if panel is None else vecs[lab][panel]) for lab in labels]
-            xy = _project(np.vstack([v for _, v in parts]), method, seed)
+            if panel is None:
+                parts = [(lab, np.vstack(list(vecs[lab].values()))) for lab in labels]
+                mpd = {lab: float(np.nanmean([_mean_pairwise_cosine(v) for v in vecs[lab].values()]))
+                       for lab in labels}
+                head = "MPD"
+            else:
+                parts = [(lab, vecs[lab][panel]) for lab in labels]
+                mpd = {lab: _mean_pairwise_cosine(v) for lab, v in parts}
+                text = prompt_text.get(panel, panel) if prompt_text is not None else panel
+                head = f"“{_shorten(text, title_chars)}”\nMPD"
+            xy, evr = _project(np.vstack([v for _, v in parts]), method, seed)
             start = 0
             for i, (lab, v) in enumerate(parts):
                 pts = xy[start:start + len(v)]
                 start += len(v)
-                ax.scatter(pts[:, 0], pts[:, 1], s=9, alpha=0.7, color=_COLORS[i % len(_COLORS)], label=lab,
-                           edgecolors="none")
-            name = "PC" if method == "pca" else "t-SNE "
-            ax.set_xlabel(f"{name}1")
-            ax.set_ylabel(f"{name}2")
-            if panel is not None:
-                title = str(panel)
-                ax.set_title(title if len(title) <= 30 else title[:28] + "…")
+                ax.scatter(pts[:, 0], pts[:, 1], s=10, alpha=0.8, color=MODEL_COLORS[i % len(MODEL_COLORS)],
+                           label=lab, edgecolors="none")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if evr is not None:
+                ax.set_xlabel(f"PC1 ({evr[0]:.0%})")
+                ax.set_ylabel(f"PC2 ({evr[1]:.0%})")
+            else:
+                ax.set_xlabel(f"{axis}1")
+                ax.set_ylabel(f"{axis}2")
+            values = " · ".join(f"{lab} {mpd[lab]:.2f}" if math.isfinite(mpd[lab]) else f"{lab} n/a"
+                                for lab in labels)
+            ax.set_title(f"{head}: {values}", fontsize=7)
         for ax in axes[n:]:
             ax.set_visible(False)
-        axes[0].legend(frameon=False, loc="best")
-    return fig
-
-
-def plot_forest(comparison: Comparison, *, figsize: tuple[float, float] | None = None):
-    """Forest plot of the paired differences, one row per metric, on a common scale.
-
-    Each row is the mean paired difference (b − a) over prompts divided by
-    the standard deviation of the per-prompt differences (Cohen's d_z), with
-    the bootstrap CI of the difference on the same scale, and signed so that
-    negative always means *b is less diverse* (metrics where lower is more
-    diverse are flipped). Filled markers: Holm-corrected p < alpha.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    rows = comparison.rows
-    if not rows:
-        raise ValueError("the comparison has no metrics.")
-    la, lb = comparison.labels
-    with _style():
-        fig = _figure(figsize or (3.4, 0.3 * len(rows) + 1.0))
-        ax = fig.subplots()
-        for i, r in enumerate(rows):
-            y = len(rows) - 1 - i
-            sign = 1.0 if r.higher_is_more_diverse else -1.0
-            scale = r.diff / r.effect_size if r.effect_size and np.isfinite(r.effect_size) else float("nan")
-            mid = sign * r.effect_size if np.isfinite(r.effect_size) else 0.0
-            if r.diff_ci is not None and np.isfinite(scale) and scale != 0:
-                lo, hi = sorted((sign * r.diff_ci.low / scale, sign * r.diff_ci.high / scale))
-                ax.plot([lo, hi], [y, y], color="0.3", lw=1.2)
-            sig = r.p_holm < comparison.alpha
-            color = _COLORS[1] if mid < 0 else _COLORS[0]
-            ax.plot([mid], [y], marker="o", ms=5, color=color, markerfacecolor=color if sig else "white")
-        ax.axvline(0, color="0.6", lw=0.8, ls="--")
-        ax.set_yticks(range(len(rows)))
-        ax.set_yticklabels([r.metric for r in reversed(rows)])
-        ax.set_xlabel(f"paired effect $d_z$, {lb} − {la}\n← less diverse · more diverse →")
-        ax.set_ylim(-0.6, len(rows) - 0.4)
-    return fig
-
-
-def plot_per_prompt(comparison: Comparison, metric: str, *, figsize: tuple[float, float] | None = None):
-    """Per-prompt values of one metric on both sides, paired by prompt (one line per prompt).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    r = comparison[metric]
-    la, lb = comparison.labels
-    va, vb = np.array(r.a.per_group), np.array(r.b.per_group)
-    with _style():
-        fig = _figure(figsize or (2.6, 2.6))
-        ax = fig.subplots()
-        for x0, x1 in zip(va, vb):
-            ax.plot([0, 1], [x0, x1], color="0.75", lw=0.7, zorder=1)
-        rng = np.random.default_rng(0)
-        for i, v in enumerate((va, vb)):
-            ax.scatter(i + rng.uniform(-0.04, 0.04, len(v)), v, s=12, color=_COLORS[i], zorder=2, edgecolors="none")
-            ax.boxplot([v[~np.isnan(v)]], positions=[i], widths=0.35, showfliers=False,
-                       medianprops={"color": "black"}, boxprops={"color": "0.3"}, whiskerprops={"color": "0.3"},
-                       capprops={"color": "0.3"})
-        ax.set_xticks([0, 1])
-        ax.set_xticklabels([la, lb])
-        arrow = "↑" if r.higher_is_more_diverse else "↓"
-        ax.set_ylabel(f"{r.metric} per prompt ({arrow} more diverse)")
-        ax.set_xlim(-0.5, 1.5)
+        handles, names = axes[0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside lower center", ncols=min(len(labels), 4), frameon=False,
+                   markerscale=1.6, handletextpad=0.2,
+                   title=textwrap.fill("MPD: mean pairwise cosine distance between a model's completions"
+                                       + (" for the panel's prompt" if panels != [None] else ", mean over prompts"),
+                                       60 if cols == 1 else 100))
     return fig
