@@ -37,7 +37,7 @@ SPECS = {
               "ngram-entropy-1?base=e&normalize=true", "unique-fraction?normalize=exact", "compression-ratio",
               "compression-ratio?level=6", "mattr?window=3", "self-bleu", "self-bleu?max_n=2&smoothing=exp",
               "homogenization-rouge-l", "homogenization-bleu?max_pairs=2&pair_seed=3"],
-    "vectors": ["mean-pairwise-distance", "mean-pairwise-distance?metric=euclidean", "remote-clique", "chamfer",
+    "vectors": ["mean-pairwise-distance", "mean-pairwise-distance?metric=euclidean", "mean-pairwise-distance?normalize=floor", "remote-clique", "chamfer",
                 "centroid-distance", "vendi", "vendi?q=2", "vendi?q=inf", "semantic-clusters",
                 "semantic-entropy?threshold=0.5&linkage=complete"],
     "values": ["attribute-entropy", "attribute-richness", "attribute-gini-simpson", "attribute-inverse-simpson",

@@ -1,7 +1,8 @@
 """Command line: a thin layer over the library (same numbers, same signatures).
 
     diversity score FILE [--metrics SPEC ...] [--aggregate per-prompt|pooled] [--ci-level L] [--format ...]
-    diversity compare A B [--labels base aligned] [--metrics SPEC ...] [--plot forest.png] [--format ...]
+    diversity compare A B [C ...] [--labels base chat sft] [--metrics SPEC ...] [--length match] [--plot f.pdf]
+    diversity report A B [C ...] --out DIR      (report.md, table.tex, comparison.json, per_prompt.csv, figures)
     diversity metrics
     diversity cite [SPEC ...] [--all]
     diversity demo
@@ -113,21 +114,71 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import DEFAULT_COMPARE_METRICS, compare
+def _labels(args: argparse.Namespace) -> list[str]:
+    if args.labels:
+        if len(args.labels) != len(args.files):
+            raise ValueError(f"--labels needs one label per file: {len(args.files)} files, {len(args.labels)} labels.")
+        return list(args.labels)
+    if len(args.files) == 2:
+        return ["base", "aligned"]
+    from pathlib import Path
 
-    metrics = _metrics(args.metrics, DEFAULT_COMPARE_METRICS)
+    return [Path(f).name.split(".")[0] for f in args.files]
+
+
+def _comparison(args: argparse.Namespace):
+    from .compare import compare, compare_many
+
+    if len(args.files) < 2:
+        raise ValueError("comparing needs two or more sample files.")
+    metrics = _metrics(args.metrics, None) if args.metrics else None
+    labels = _labels(args)
     with _quiet_output(args.quiet):
-        a, b = _load(args.a, args, metrics)["samples"], _load(args.b, args, metrics)["samples"]
-        c = compare(a, b, metrics, labels=tuple(args.labels), k=args.k, max_tokens=args.max_tokens, test=args.test,
-                    embedder=_embedder(args, metrics), **_shared(args))
-    if args.plot:
-        from .report.plots import plot_forest
+        from .compare import default_compare_metrics
 
-        plot_forest(c).savefig(args.plot, dpi=200)
-    out = {"json": lambda: c.to_json(indent=2), "csv": c.to_csv, "markdown": c.to_markdown, "latex": c.to_latex,
+        data = {lab: _load(f, args, metrics or _metrics(default_compare_metrics(), ()))["samples"]
+                for lab, f in zip(labels, args.files)}
+        kw = dict(k=args.k, length=args.length, test=args.test, permutations=args.permutations,
+                  embedder=_embedder(args, metrics or _metrics(default_compare_metrics(), ())), **_shared(args))
+        if len(labels) == 2:
+            result = compare(data[labels[0]], data[labels[1]], metrics, labels=tuple(labels), **kw)
+        else:
+            result = compare_many(data, args.reference or labels[0], metrics, pairs=args.pairs, **kw)
+    return result, labels
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    c, _ = _comparison(args)
+    if args.plot:
+        from .report.plots import plot_forest, save_figure
+
+        save_figure(plot_forest(c), args.plot)
+    two = hasattr(c, "rows")
+    out = {"json": lambda: c.to_json(indent=2), "markdown": c.to_markdown,
+           "csv": c.to_csv if two else lambda: c.to_frame().to_csv(index=False),
+           "latex": c.to_latex if two else lambda: "\n\n".join(x.to_latex() for x in c.values()),
            "table": lambda: c.to_markdown() + "\n\n" + c.summary()}[args.format]()
     print(out)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report.folder import write_report
+
+    if args.from_json:
+        import json
+
+        from .compare import Comparison
+
+        result, inputs = Comparison.from_dict(json.loads(open(args.from_json, encoding="utf-8").read())), {}
+    else:
+        if len(args.files) < 2:
+            raise ValueError("diversity report needs two or more sample files (or --from comparison.json).")
+        result, labels = _comparison(args)
+        inputs = dict(zip(labels, args.files))
+    folder = write_report(result, args.out, inputs=inputs, command=["diversity", *sys.argv[1:]],
+                          figures=not args.no_figures)
+    print(folder / "report.md")
     return 0
 
 
@@ -218,16 +269,31 @@ def build_parser() -> argparse.ArgumentParser:
     common(s)
     s.set_defaults(func=_cmd_score)
 
-    c = sub.add_parser("compare", help="compare two sample files prompt by prompt (b against a)")
-    c.add_argument("a")
-    c.add_argument("b")
-    c.add_argument("--labels", nargs=2, default=["base", "aligned"])
-    c.add_argument("--k", type=int, default=None, help="completions per prompt (default: the smallest)")
-    c.add_argument("--max-tokens", type=int, default=None, help="cut completions to this many tokens")
-    c.add_argument("--test", choices=["permutation", "wilcoxon"], default="permutation")
+    def comparing(c: argparse.ArgumentParser) -> None:
+        c.add_argument("--labels", nargs="+", default=None, help="one label per file (default: base aligned, or the "
+                       "file names)")
+        c.add_argument("--reference", default=None, help="with 3+ files: the model the others are compared with "
+                       "(default: the first)")
+        c.add_argument("--pairs", choices=["reference", "all"], default="reference")
+        c.add_argument("--k", type=int, default=None, help="completions per prompt (default: the smallest)")
+        c.add_argument("--length", default="full", help="length control: full, match or truncate:<n>")
+        c.add_argument("--test", choices=["permutation", "wilcoxon"], default="permutation")
+        c.add_argument("--permutations", type=int, default=None, help="random sign patterns (default: automatic)")
+        common(c)
+
+    c = sub.add_parser("compare", help="compare sample files prompt by prompt (the first is the reference)")
+    c.add_argument("files", nargs="+", help="two or more sample files")
     c.add_argument("--plot", default=None, help="write a forest plot (PNG/PDF/SVG) of the differences")
-    common(c)
+    comparing(c)
     c.set_defaults(func=_cmd_compare)
+
+    r = sub.add_parser("report", help="write a report folder (tables, figures, JSON, per-prompt CSV, citations)")
+    r.add_argument("files", nargs="*", help="two or more sample files")
+    r.add_argument("--out", required=True, help="the report folder")
+    r.add_argument("--from", dest="from_json", default=None, help="a saved comparison.json instead of files")
+    r.add_argument("--no-figures", action="store_true")
+    comparing(r)
+    r.set_defaults(func=_cmd_report)
 
     m = sub.add_parser("metrics", help="list metrics with direction, definition and parameters")
     m.set_defaults(func=_cmd_metrics)

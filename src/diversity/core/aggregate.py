@@ -52,6 +52,11 @@ def aggregate(state: Any, j: int) -> DiversityResult:
         extras[name] = [g.extras[j][name] for g in computed]
     if metric.per_completion:  # aligned with every completion given, NaN for prompts with no content
         extras["per_completion"] = [g.extras[j].get("per_completion", np.full(g.size, np.nan)) for g in groups]
+    computed_mask = np.array([bool(g.extras[j]) for g in groups], dtype=bool)
+    if computed_mask.any():
+        values = values.copy()
+        values[computed_mask] = metric.finalize(values[computed_mask], extras)
+    undefined = np.isnan(values)
     details = dict(metric.details(extras, len(computed)))
     if metric.uses_tokens:
         details.update(_length_details(extras, sum(g.n_blank for g in groups)))

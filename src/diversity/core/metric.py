@@ -135,6 +135,11 @@ class Metric:
         """The metric's own signature fields (before tokenizer, embedding and aggregation fields)."""
         return []
 
+    def finalize(self, values: np.ndarray, extras: dict[str, list]) -> np.ndarray:
+        """Per-prompt values once every group is known (e.g. relative to a corpus-level floor);
+        ``extras`` holds every computed group's extras. Default: unchanged."""
+        return values
+
     def details(self, extras: dict[str, list], n_groups: int) -> dict[str, Any]:
         """Details of the result from the extras of every group (in group order)."""
         return {}

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..core.corpus import Corpus
 from ..core.evaluate import evaluate
+from ..core.errors import InvalidParameterError
 from ..core.metric import Computed, Metric
 from ..core.options import Options, with_options
 from ..core.params import Choice, Param, Real
@@ -50,12 +51,17 @@ class MeanPairwiseDistance(VectorMetric):
     """Mean distance over pairs i != j; see :func:`mean_pairwise_distance`."""
 
     name, func = "mean-pairwise-distance", "mean_pairwise_distance"
-    params = (_DIST,)
+    params = (_DIST, Param("normalize", Choice(("none", "floor")), "none",
+                           "``\"floor\"``: divide by the between-prompt floor (cosine only); recorded as ``norm:``."))
     references = ("tevet2021evaluating", "kirk2024understanding")
     undefined_reason = _PAIRS_UNDEFINED
 
+    def validate(self) -> None:
+        if self.normalize == "floor" and self.metric != "cosine":
+            raise InvalidParameterError(f"The 'normalize' parameter of {self.func}: 'floor' needs metric='cosine'.")
+
     def fields(self, ctx: Any) -> list[tuple[str, Any]]:
-        return [("dist", self.metric)]
+        return [("dist", self.metric)] + ([("norm", "floor")] if self.normalize == "floor" else [])
 
     def compute(self, corpus: Corpus) -> Computed:
         k = corpus.sizes.astype(np.float64)
@@ -64,9 +70,29 @@ class MeanPairwiseDistance(VectorMetric):
             sq = np.einsum("ij,ij->i", s, s)
             with np.errstate(invalid="ignore", divide="ignore"):
                 # mean over i != j of 1 - u_i.u_j, with sum_{i != j} u_i.u_j = |sum u|^2 - k
-                return Computed(np.where(k >= 2, 1.0 - (sq - k) / (k * (k - 1)), np.nan))
+                values = np.where(k >= 2, 1.0 - (sq - k) / (k * (k - 1)), np.nan)
+            return Computed(values, {"unit_sum": list(s), "n_items": corpus.sizes.tolist()})
         x = corpus.embeddings
         return Computed(np.array([mean_euclidean(corpus.group_rows(x, g)) for g in range(corpus.n_groups)]))
+
+    @staticmethod
+    def floor(extras: dict[str, list]) -> float:
+        """Mean cosine distance between completions of *different* prompts (closed form from per-prompt sums)."""
+        sums, ks = extras.get("unit_sum", []), np.asarray(extras.get("n_items", []), dtype=np.float64)
+        if len(sums) < 2:
+            return math.nan
+        total = np.sum(sums, axis=0)
+        pairs = ks.sum() ** 2 - (ks**2).sum()
+        similarity = (float(total @ total) - sum(float(x @ x) for x in sums)) / pairs
+        return 1.0 - similarity
+
+    def finalize(self, values: np.ndarray, extras: dict[str, list]) -> np.ndarray:
+        return values / self.floor(extras) if self.normalize == "floor" else values
+
+    def details(self, extras: dict[str, list], n_groups: int) -> dict[str, Any]:
+        if self.metric != "cosine":
+            return {}
+        return {"between_prompt_distance": self.floor(extras)}
 
 
 @register
