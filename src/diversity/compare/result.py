@@ -137,7 +137,7 @@ class Comparison:
             mark = " (length-sensitive: the sides differ in length; see the length-matched comparison)" \
                 if self.length_warning and r.length_sensitive else ""
             lines.append(f"{r.metric}: {what}; difference {b} - {a} = {r.diff:+.4g}{ci}, "
-                         f"d_z = {_fmt(r.effect_size, 2)}, p = {_fmt_p(r.p_value)} (Holm {_fmt_p(r.p_holm)}), "
+                         f"d_z = {_fmt(r.effect_size, 2)}, p {_eq(r.p_value)} (Holm {_eq(r.p_holm)}), "
                          f"over {r.n_prompts} prompts{mark}.")
         if self.length_matched is not None:
             lines.append("Length-matched (len:match):")
@@ -213,6 +213,12 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     return f"{x:.{digits}f}"
+
+
+def _eq(p: float) -> str:
+    """``= 0.034`` or ``< 0.001``."""
+    text = _fmt_p(p)
+    return f"< {text[1:]}" if text.startswith("<") else f"= {text}"
 
 
 def _fmt_p(p: float) -> str:
