@@ -36,13 +36,17 @@ SPECS = {
     "texts": ["distinct-1", "distinct-2?variant=per-completion", "ead-2?vocab_size=500", "ngram-entropy-2",
               "ngram-entropy-1?base=e&normalize=true", "unique-fraction?normalize=exact", "compression-ratio",
               "compression-ratio?level=6", "mattr?window=3", "self-bleu", "self-bleu?max_n=2&smoothing=exp",
-              "homogenization-rouge-l", "homogenization-bleu?max_pairs=2&pair_seed=3"],
+              "homogenization-rouge-l", "homogenization-bleu?max_pairs=2&pair_seed=3", "refusal-rate",
+              "refusal-rate?count=refusal+partial"],
     "vectors": ["mean-pairwise-distance", "mean-pairwise-distance?metric=euclidean", "mean-pairwise-distance?normalize=floor", "remote-clique", "chamfer",
                 "centroid-distance", "vendi", "vendi?q=2", "vendi?q=inf", "semantic-clusters",
                 "semantic-entropy?threshold=0.5&linkage=complete"],
     "values": ["attribute-entropy", "attribute-richness", "attribute-gini-simpson", "attribute-inverse-simpson",
                "attribute-hill?q=2"],
     "logprobs": ["token-entropy", "token-entropy?top_k=2"],
+    "quality": ["effective-semantic-diversity?min_score=0.5", "effective-semantic-diversity?variant=classes"],
+    # defined over the sequence of samples: order-dependent by definition, so not streamed in random order
+    "ordered": ["novelty-utility", "novelty-utility?patience=0.5"],
 }
 
 
@@ -110,6 +114,17 @@ def test_streaming_vector_metrics_equals_one_pass(sizes, rnd, seed):
     stream_equals_one_pass("vectors", data, rnd, "per-prompt")
 
 
+@settings(max_examples=15, deadline=None)
+@given(st.dictionaries(st.sampled_from(["p1", "p2", "p3"]), st.lists(st.tuples(TEXT, st.floats(0, 1)), min_size=1,
+                                                                       max_size=5), min_size=1, max_size=3),
+       st.randoms(use_true_random=False), st.integers(0, 10**6))
+def test_streaming_quality_metrics_equals_one_pass(items, rnd, seed):
+    gen = np.random.default_rng(seed)
+    data = {k: {"texts": [t for t, _ in v], "embeddings": list(gen.normal(size=(len(v), 4))),
+                "scores": [q for _, q in v]} for k, v in items.items()}
+    stream_equals_one_pass("quality", data, rnd, "per-prompt")
+
+
 @settings(max_examples=20, deadline=None)
 @given(st.dictionaries(st.sampled_from(["p1", "p2", "p3"]), st.lists(st.sampled_from("ABCD"), min_size=1, max_size=7),
                        min_size=1, max_size=3), st.randoms(use_true_random=False))
@@ -165,6 +180,8 @@ def _data_for(kind):
                 "embeddings": {"p1": np.eye(3), "p2": np.array([[1.0, 0, 0], [1, 1, 0], [0, 1, 1]])}}
     if kind == "values":
         return {"values": {"p1": ["US", "US", "CN"], "p2": ["MX", "IN", "IN"]}}
+    if kind in ("quality", "ordered"):
+        return dict(_data_for("vectors"), quality={"p1": [0.9, 0.2, 0.7], "p2": [0.6, 0.6, 0.1]})
     return {"logprobs": {"p1": [[[-0.1, -2.0, -3.0, -4.0, -5.0]] * 3], "p2": [[[-1.0, -1.1, -2.0, -3.0, -3.5]] * 2]}}
 
 

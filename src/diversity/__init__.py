@@ -24,9 +24,12 @@ from .embed import EmbeddingCacheWarning
 from .io import SampleFileError, load_records, load_samples
 from .metrics.categorical import AttributeDiversity, attribute_diversity
 from .metrics.clusters import SemanticClusters, SemanticEntropy, semantic_clusters, semantic_entropy
+from .metrics.effective import (EffectiveSemanticDiversity, NoveltyUtility, effective_semantic_diversity,
+                                novelty_utility)
 from .metrics.lexical import EAD, Distinct, NgramEntropy, distinct_n, ead, ngram_entropy
 from .metrics.model_based import TokenEntropy, token_entropy
 from .metrics.overlap import Homogenization, SelfBLEU, homogenization, self_bleu
+from .metrics.refusal import RefusalRate, refusal_rate
 from .metrics.richness import MATTR, mattr
 from .metrics.semantic import (CentroidDistance, Chamfer, MeanPairwiseDistance, RemoteClique, VendiScore,
                                centroid_distance, chamfer, mean_pairwise_distance, remote_clique, vendi_score)
@@ -48,6 +51,8 @@ __all__ = [
     "MeanPairwiseDistance", "CentroidDistance", "RemoteClique", "Chamfer", "VendiScore",
     "SemanticClusters", "SemanticEntropy",
     "attribute_diversity", "AttributeDiversity", "hill_number", "token_entropy", "TokenEntropy",
+    "refusal_rate", "RefusalRate", "effective_semantic_diversity", "EffectiveSemanticDiversity", "novelty_utility",
+    "NoveltyUtility",
     "score", "available_metrics", "from_spec", "register", "Metric", "Accumulator",
     "compare", "compare_many", "compare_results", "Comparison", "MultiComparison", "MetricComparison",
     "LengthMismatchWarning",

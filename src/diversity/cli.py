@@ -101,6 +101,21 @@ def _load(path: str, args: argparse.Namespace, metrics: Sequence[Any]) -> dict[s
     return {"logprobs" if "logprobs" in kinds else "values": data}
 
 
+def _quality(path: str, args: argparse.Namespace) -> Any:
+    """The --quality-field of every row, grouped like the completions (JSONL files)."""
+    if not getattr(args, "quality_field", None):
+        return None
+    from .io import SampleFileError, load_records
+
+    prompt = None if args.no_prompt else args.prompt_field
+    grouped: dict[Any, list] = {}
+    for i, row in enumerate(load_records(path, encoding=args.encoding), 1):
+        if args.quality_field not in row:
+            raise SampleFileError(f"{path}: row {i} has no {args.quality_field!r} field (--quality-field).")
+        grouped.setdefault(None if prompt is None else row.get(prompt), []).append(row[args.quality_field])
+    return grouped[None] if prompt is None else grouped
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     from .core.evaluate import DEFAULT_METRICS, score
     from .report.tables import score_table
@@ -109,7 +124,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
     with _quiet_output(args.quiet):
         data = _load(args.file, args, metrics)
         results = score(metrics=metrics, aggregate=args.aggregate, ci=False if args.no_ci else None,
-                        embedder=_embedder(args, metrics), **data, **_shared(args))
+                        embedder=_embedder(args, metrics), gate=args.gate, quality=_quality(args.file, args),
+                        **data, **_shared(args))
     print(score_table(results, args.format))
     return 0
 
@@ -138,10 +154,12 @@ def _comparison(args: argparse.Namespace):
 
         data = {lab: _load(f, args, metrics or _metrics(default_compare_metrics(), ()))["samples"]
                 for lab, f in zip(labels, args.files)}
+        quality = {lab: _quality(f, args) for lab, f in zip(labels, args.files)} if args.quality_field else None
         kw = dict(k=args.k, length=args.length, test=args.test, permutations=args.permutations,
                   embedder=_embedder(args, metrics or _metrics(default_compare_metrics(), ())), **_shared(args))
         if len(labels) == 2:
-            result = compare(data[labels[0]], data[labels[1]], metrics, labels=tuple(labels), **kw)
+            result = compare(data[labels[0]], data[labels[1]], metrics, labels=tuple(labels), gate=args.gate,
+                             quality=quality, **kw)
         else:
             result = compare_many(data, args.reference or labels[0], metrics, pairs=args.pairs, **kw)
     return result, labels
@@ -247,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "(token-entropy)")
         s.add_argument("--value-field", default=None, help="categorical field (attribute-* metrics)")
         s.add_argument("--no-prompt", action="store_true", help="treat each file as one set")
+        s.add_argument("--gate", default=None, help="score only completions that pass: no-refusal, "
+                       "<field>>=<number> (with --quality-field), finish_reason=stop")
+        s.add_argument("--quality-field", default=None, help="per-completion field (e.g. reward, quality, "
+                       "finish_reason) for gates and quality-aware metrics")
         s.add_argument("--format-in", choices=["jsonl", "csv", "tsv"], default=None,
                        help="input format, for files whose name does not tell (default: from the suffix)")
         s.add_argument("--encoding", default="utf-8", help="text encoding of the input files (default utf-8; "

@@ -29,7 +29,8 @@ from ..core.options import Options, with_options
 from ..core.params import Choice, Int, Optional, Real, check
 from ..core.registry import resolve_metric
 from ..stats.paired import auto_resamples, holm
-from .fairness import LENGTH_RATIO, apply_length, length_field, mean_tokens, parse_length, prompt_map, subsample
+from .fairness import (LENGTH_RATIO, apply_length, apply_length_with_order, length_field, mean_tokens, parse_length,
+                       prompt_map, subsample_indices)
 from .homogeneity import cross_model_homogeneity, split
 from .multi import MultiComparison
 from .paired import _comparison, _paired_rows, compare_results
@@ -67,7 +68,7 @@ class _Sides:
     """Every model's completions for the common prompts, k per prompt, after length control."""
 
     def __init__(self, models: Mapping[str, Any], k: int | None, length: str, max_tokens: int | None,
-                 options: Options, func: str) -> None:
+                 options: Options, func: str, quality: Mapping[str, Any] | None = None) -> None:
         maps = {lab: prompt_map(m, lab) for lab, m in models.items()}
         first = next(iter(maps))
         self.common = [p for p in maps[first] if all(p in m for m in maps.values())]
@@ -97,10 +98,26 @@ class _Sides:
         self.k = k
         seed = options.bootstrap.seed
         self.subsampled = any(len(m[p]) > k for m in maps.values() for p in self.common)
-        cut = [{p: subsample(m[p], k, seed, p, side) for p in self.common}
-               for side, m in zip(_side_names(len(maps)), maps.values())]
+        picked = [{p: subsample_indices(m[p], k, seed, p, side) for p in self.common}
+                  for side, m in zip(_side_names(len(maps)), maps.values())]
+        cut = [{p: [m[p][i] for i in pk[p]] for p in self.common} for m, pk in zip(maps.values(), picked)]
         self.mode, self.n = parse_length(length, max_tokens, func)
-        self.texts = dict(zip(maps, apply_length(cut, self.mode, self.n, options.tokenizer)))
+        texts, order = apply_length_with_order(cut, self.mode, self.n, options.tokenizer)
+        self.texts = dict(zip(maps, texts))
+        # per-completion values (quality, rewards) follow their completions through subsampling and matching
+        self.quality = None
+        if quality is not None:
+            self.quality = {}
+            for lab, pk, od in zip(maps, picked, order):
+                q = quality.get(lab) if isinstance(quality, Mapping) else quality
+                if q is None or callable(q):
+                    self.quality[lab] = q
+                    continue
+                for p in self.common:
+                    if p not in q or len(q[p]) != len(maps[lab][p]):
+                        raise ValueError(f"{func}: quality values of {lab!r} for prompt {p!r} do not match its "
+                                         f"{len(maps[lab][p])} completions (one value per completion).")
+                self.quality[lab] = {p: [list(q[p])[pk[p][i]] for i in od[p]] for p in self.common}
         self.mean_tokens = {lab: mean_tokens(s, options.tokenizer, options.lowercase) for lab, s in self.texts.items()}
         self.context = [("len", length_field(self.mode, self.n))] + ([("sub", f"seed{seed}")] if self.subsampled else [])
 
@@ -113,7 +130,8 @@ def _side_names(n: int) -> list[str]:
     return ["a", "b"] if n == 2 else [f"m{i}" for i in range(n)]
 
 
-def _score(sides: _Sides, objs: Sequence[Metric], options: Options, embedder: Any) -> tuple[dict, dict | None]:
+def _score(sides: _Sides, objs: Sequence[Metric], options: Options, embedder: Any,
+           gate: Any = None) -> tuple[dict, dict | None]:
     """Per-side results; texts of every side embedded in one call (one progress bar, one model load)."""
     opts = options.but(aggregate="per-prompt", func="compare")
     vectors = fields = None
@@ -131,6 +149,7 @@ def _score(sides: _Sides, objs: Sequence[Metric], options: Options, embedder: An
     results = {}
     for lab, s in sides.texts.items():
         res = evaluate(objs, opts, samples=s, embeddings=vectors[lab] if vectors else None,
+                       quality=sides.quality.get(lab) if sides.quality else None, gate=gate,
                        context_fields=sides.context, embedding_fields=fields)
         results[lab] = dict(zip([m.spec for m in objs], res))
     if vectors:  # blank completions carry no vector
@@ -143,7 +162,8 @@ def _score(sides: _Sides, objs: Sequence[Metric], options: Options, embedder: An
 def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None, *,
             labels: tuple[str, str] = ("base", "aligned"), k: int | None = None, length: str = "full",
             max_tokens: int | None = None, test: str = "permutation", permutations: int | None = None,
-            alpha: float = 0.05, embedder: Any = None, options: Options) -> Comparison:
+            alpha: float = 0.05, embedder: Any = None, gate: Any = None, quality: Any = None,
+            options: Options) -> Comparison:
     """Compare the diversity of two models' completions over the same prompts.
 
     Parameters
@@ -186,6 +206,19 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None,
         Level for the verdicts (on Holm-corrected p-values).
     embedder : Embedder or None
         For semantic metrics: one model, one pass over both sides' texts.
+    gate : str or Gate, optional
+        Compare also on the completions that pass (``"no-refusal"``,
+        ``"reward>=0.5"``, ``"finish_reason=stop"``; see
+        :mod:`diversity.quality.gates`): ``Comparison.gated`` holds that
+        comparison, with a ``pass-rate`` row (the share of completions each
+        prompt kept: a model that refuses more keeps fewer answers, itself a
+        result, tested the same way), and ``Comparison.gate_note`` says whether
+        gating changed any verdict. Tables show both.
+    quality : mapping, optional
+        Per-completion values for score gates and quality-aware metrics:
+        ``{label: {prompt: [value per completion]}}`` (or one mapping / a
+        callable for both sides); they follow their completions through
+        subsampling and length matching.
     <<SHARED>>
 
     Returns
@@ -211,8 +244,13 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None,
     check(permutations, "permutations", "compare", _PERMUTATIONS)
     la, lb = labels
     objs = _resolve(metrics)
-    sides = _Sides({la: a, lb: b}, k, length, max_tokens, options, "compare")
-    return _two_sided(sides, objs, (la, lb), test, permutations, alpha, embedder, options)
+    sides = _Sides({la: a, lb: b}, k, length, max_tokens, options, "compare", quality=quality)
+    c = _two_sided(sides, objs, (la, lb), test, permutations, alpha, embedder, options)
+    if gate is not None:
+        from .gating import gated_comparison
+
+        c = gated_comparison(c, sides, objs, (la, lb), test, permutations, alpha, embedder, options, gate)
+    return c
 
 
 def _two_sided(sides: _Sides, objs: list[Metric], labels: tuple[str, str], test: str, permutations: int | None,

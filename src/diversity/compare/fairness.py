@@ -42,15 +42,19 @@ def prompt_map(x: Any, name: str) -> dict[Hashable, tuple[str, ...]]:
     return dict(zip(g.keys, g.sets))
 
 
-def subsample(texts: Sequence[str], k: int, seed: int, key: Hashable, side: str) -> list[str]:
-    """k of the completions: drawn over the completions in text order by a generator seeded by
-    (seed, side, prompt key), so the subset never depends on the order they were listed in."""
-    texts = list(texts)
+def subsample_indices(texts: Sequence[str], k: int, seed: int, key: Hashable, side: str) -> list[int]:
+    """Indices of k of the completions: drawn over the completions in text order by a generator seeded
+    by (seed, side, prompt key), so the subset never depends on the order they were listed in."""
     if len(texts) <= k:
-        return texts
-    order = text_order(texts)
+        return list(range(len(texts)))
+    order = text_order(list(texts))
     pick = np.sort(key_rng(seed, key, f"subsample:{side}").choice(len(texts), size=k, replace=False))
-    return [texts[i] for i in order[pick]]
+    return [int(i) for i in order[pick]]
+
+
+def subsample(texts: Sequence[str], k: int, seed: int, key: Hashable, side: str) -> list[str]:
+    """The completions at :func:`subsample_indices`."""
+    return [texts[i] for i in subsample_indices(texts, k, seed, key, side)]
 
 
 def parse_length(length: str | None, max_tokens: int | None, func: str) -> tuple[str, int | None]:
@@ -76,22 +80,31 @@ def length_field(mode: str, n: int | None) -> str:
 def apply_length(sides: Sequence[Mapping[Hashable, list[str]]], mode: str, n: int | None,
                  tokenizer: Tokenizer) -> list[dict[Hashable, list[str]]]:
     """The completions of every side after length control (sides share their prompt keys)."""
-    if mode == "full":
-        return [dict(s) for s in sides]
-    if mode == "truncate":
-        return [{p: [tokenizer.truncate(t, n) for t in ts] for p, ts in s.items()} for s in sides]
+    return apply_length_with_order(sides, mode, n, tokenizer)[0]
+
+
+def apply_length_with_order(sides: Sequence[Mapping[Hashable, list[str]]], mode: str, n: int | None,
+                            tokenizer: Tokenizer) -> tuple[list[dict[Hashable, list[str]]], list[dict[Hashable, list[int]]]]:
+    """As :func:`apply_length`, with the index (in the input lists) of every completion returned,
+    so that per-completion values (quality, rewards) follow their completions."""
+    if mode in ("full", "truncate"):
+        texts = [dict(s) if mode == "full" else {p: [tokenizer.truncate(t, n) for t in ts] for p, ts in s.items()}
+                 for s in sides]
+        return texts, [{p: list(range(len(ts))) for p, ts in s.items()} for s in sides]
     out: list[dict[Hashable, list[str]]] = [{} for _ in sides]
+    index: list[dict[Hashable, list[int]]] = [{} for _ in sides]
     for p in sides[0]:
         ranked = []
         for s in sides:
             lens = [len(tokenizer(t)) for t in s[p]]
             order = sorted(range(len(s[p])), key=lambda i: (lens[i], s[p][i]))
-            ranked.append([(s[p][i], lens[i]) for i in order])
+            ranked.append([(s[p][i], lens[i], i) for i in order])
         for r in range(min(len(x) for x in ranked)):
             budget = min(x[r][1] for x in ranked)
-            for side, x in zip(out, ranked):
+            for side, idx, x in zip(out, index, ranked):
                 side.setdefault(p, []).append(tokenizer.truncate(x[r][0], budget) if budget else "")
-    return out
+                idx.setdefault(p, []).append(x[r][2])
+    return out, index
 
 
 def mean_tokens(side: Mapping[Hashable, Sequence[str]], tokenizer: Tokenizer, lowercase: bool) -> float:

@@ -62,7 +62,8 @@ def _paired_rows(ra: Mapping[str, DiversityResult], rb: Mapping[str, DiversityRe
                          n_prompts=int(len(d)), diff=diff, diff_ci=diff_ci, effect_size=effect, p_value=p,
                          test=test_text, reason=reason,
                          length_sensitive=key.split("?")[0].rsplit("-", 1)[0] in LENGTH_SENSITIVE
-                         or key.split("?")[0] in LENGTH_SENSITIVE))
+                         or key.split("?")[0] in LENGTH_SENSITIVE,
+                         diversity=not key.startswith(("refusal-rate", "pass-rate"))))
     return rows, prompt_keys or (), any_exact
 
 

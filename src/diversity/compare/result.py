@@ -37,6 +37,7 @@ class MetricComparison:
     test: str
     reason: str | None = None  # why the paired statistics are undefined (None when they are defined)
     length_sensitive: bool = False  # the metric moves with completion length (distinct-n, entropy, self-BLEU...)
+    diversity: bool = True  # False for rates reported beside diversity (refusal rate, gate pass rate)
 
     def verdict(self, alpha: float = 0.05) -> str:
         """``"less diverse"``, ``"more diverse"`` (b relative to a), ``"no significant difference"``,
@@ -45,6 +46,8 @@ class MetricComparison:
             return "undefined"
         if not (self.p_holm < alpha) or self.diff == 0 or math.isnan(self.diff):
             return "no significant difference"
+        if not self.diversity:
+            return "higher" if self.diff > 0 else "lower"
         more = (self.diff > 0) == self.higher_is_more_diverse
         return "more diverse" if more else "less diverse"
 
@@ -55,7 +58,7 @@ class MetricComparison:
             "diff": jsonable(self.diff), "diff_ci": self.diff_ci.to_dict() if self.diff_ci else None,
             "effect_size_dz": jsonable(self.effect_size), "p_value": jsonable(self.p_value),
             "p_holm": jsonable(self.p_holm), "test": self.test, "verdict": self.verdict(),
-            "reason": self.reason, "length_sensitive": self.length_sensitive,
+            "reason": self.reason, "length_sensitive": self.length_sensitive, "diversity": self.diversity,
         }
 
     @classmethod
@@ -66,7 +69,8 @@ class MetricComparison:
                    n_prompts=d["n_prompts"], diff=_num(d["diff"]),
                    diff_ci=ConfidenceInterval.from_dict(d["diff_ci"]) if d.get("diff_ci") else None,
                    effect_size=_num(d["effect_size_dz"]), p_value=_num(d["p_value"]), p_holm=_num(d.get("p_holm", nan)),
-                   test=d["test"], reason=d.get("reason"), length_sensitive=d.get("length_sensitive", False))
+                   test=d["test"], reason=d.get("reason"), length_sensitive=d.get("length_sensitive", False),
+                   diversity=d.get("diversity", True))
 
 
 def _num(x: Any) -> float:
@@ -103,6 +107,8 @@ class Comparison:
     length_warning: bool = False
     length_matched: "Comparison | None" = None
     cross_model: Mapping[str, Any] | None = None
+    gated: "Comparison | None" = None
+    gate_note: str | None = None
 
     def __getitem__(self, metric: str) -> MetricComparison:
         for r in self.rows:
@@ -132,8 +138,11 @@ class Comparison:
                 lines.append(f"{r.metric}: undefined ({r.reason}).")
                 continue
             ci = f" ({level} CI {_fmt(r.diff_ci.low, 4)} to {_fmt(r.diff_ci.high, 4)})" if r.diff_ci else ""
-            what = f"{b} is {v} than {a}" if v != "no significant difference" else \
-                f"no significant difference between {b} and {a}"
+            if v in ("higher", "lower"):
+                what = f"{b} has a {v} {r.metric} than {a}"
+            else:
+                what = f"{b} is {v} than {a}" if v != "no significant difference" else \
+                    f"no significant difference between {b} and {a}"
             mark = " (length-sensitive: the sides differ in length; see the length-matched comparison)" \
                 if self.length_warning and r.length_sensitive else ""
             lines.append(f"{r.metric}: {what}; difference {b} - {a} = {r.diff:+.4g}{ci}, "
@@ -142,6 +151,10 @@ class Comparison:
         if self.length_matched is not None:
             lines.append("Length-matched (len:match):")
             lines += ["  " + x for x in self.length_matched.summary().splitlines()]
+        if self.gated is not None:
+            lines.append(f"Gated ({self.gated.settings.get('gate')}):")
+            lines += ["  " + x for x in self.gated.summary().splitlines()]
+            lines.append(self.gate_note or "")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,6 +165,7 @@ class Comparison:
             "length_warning": self.length_warning,
             "length_matched": self.length_matched.to_dict() if self.length_matched is not None else None,
             "cross_model": jsonable(dict(self.cross_model)) if self.cross_model else None,
+            "gated": self.gated.to_dict() if self.gated is not None else None, "gate_note": self.gate_note,
             "metrics": [r.to_dict() for r in self.rows],
         }
 
@@ -163,7 +177,8 @@ class Comparison:
                    mean_tokens={k: _num(v) for k, v in d["mean_tokens"].items()}, signature=d["signature"],
                    alpha=d["alpha"], settings=dict(d["settings"]), length_warning=d.get("length_warning", False),
                    length_matched=cls.from_dict(d["length_matched"]) if d.get("length_matched") else None,
-                   cross_model=d.get("cross_model"))
+                   cross_model=d.get("cross_model"),
+                   gated=cls.from_dict(d["gated"]) if d.get("gated") else None, gate_note=d.get("gate_note"))
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), **kwargs)

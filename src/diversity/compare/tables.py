@@ -101,9 +101,13 @@ def _one_markdown(c: Any, title: str | None = None) -> list[str]:
 
 
 def comparison_markdown(c: Any) -> str:
-    lines = _one_markdown(c, "Full length" if c.length_matched is not None else None)
+    title = "Full length" if c.length_matched is not None else ("All completions" if c.gated is not None else None)
+    lines = _one_markdown(c, title)
     if c.length_matched is not None:
         lines += [""] + _one_markdown(c.length_matched, "Length-matched (per prompt, rank-matched truncation)")
+    if c.gated is not None:
+        lines += [""] + _one_markdown(c.gated, f"Completions that pass the gate `{c.gated.settings.get('gate')}`")
+        lines += ["", c.gate_note or ""]
     lines += ["", f"Comparison: `{c.signature}`"] + [f"- `{r.a.signature}`" for r in c.rows]
     return "\n".join(lines)
 

@@ -36,9 +36,12 @@ def aggregate(state: Any, j: int) -> DiversityResult:
     all_blank = np.array([g.n_blank == g.size for g in groups], dtype=bool)
     undefined = np.isnan(values)
     reason = metric.undefined_reason
-    n_blank_groups = int(all_blank.sum())
+    n_blank_groups = int((all_blank & undefined).sum())
     if n_blank_groups:
         reason = f"{reason}; or {BLANK_REASON}" if n_blank_groups < undefined.sum() else BLANK_REASON
+    gated_out = np.array([g.n_gated > 0 and g.n_gated + g.n_blank == g.size for g in groups], dtype=bool)
+    if (gated_out & undefined).any():
+        reason = f"{reason}; or no completion passed the gate"
     ci_on = want_ci(state)
     if ci_on and state.mode != "per-prompt":
         what = "a single set" if state.mode == "single" else "a pooled set"
@@ -51,7 +54,8 @@ def aggregate(state: Any, j: int) -> DiversityResult:
     for name in (computed[0].extras[j] if computed else {}):
         extras[name] = [g.extras[j][name] for g in computed]
     if metric.per_completion:  # aligned with every completion given, NaN for prompts with no content
-        extras["per_completion"] = [g.extras[j].get("per_completion", np.full(g.size, np.nan)) for g in groups]
+        extras["per_completion"] = [g.extras[j].get("per_completion", np.full(g.size, metric.blank_value))
+                                    for g in groups]
     computed_mask = np.array([bool(g.extras[j]) for g in groups], dtype=bool)
     if computed_mask.any():
         values = values.copy()
@@ -62,6 +66,9 @@ def aggregate(state: Any, j: int) -> DiversityResult:
         details.update(_length_details(extras, sum(g.n_blank for g in groups)))
     if state.has_texts:
         details["n_blank"] = int(sum(g.n_blank for g in groups))
+    if any(g.n_gated for g in groups) or any(f[0] == "gate" for f in state.context_fields):
+        details["n_gated_out"] = int(sum(g.n_gated for g in groups))
+        details["kept_per_prompt"] = tuple(g.size - g.n_blank - g.n_gated for g in groups)
     per_group = std = ci = None
     if state.mode == "per-prompt":
         if undefined.all():

@@ -28,8 +28,9 @@ class Corpus:
     def __init__(self, keys: Sequence[Hashable], sizes: Sequence[int], *, tokenizer: Tokenizer,
                  lowercase: bool = False, texts: Sequence[str] | None = None, embeddings: np.ndarray | None = None,
                  kernels: Sequence[np.ndarray] | None = None, values: Sequence[str] | None = None,
-                 logprobs: Sequence[np.ndarray] | None = None,
-                 embedder_factory: Callable[[], Any] | None = None) -> None:
+                 logprobs: Sequence[np.ndarray] | None = None, scores: Sequence[float] | None = None,
+                 embedder_factory: Callable[[], Any] | None = None,
+                 blank_counts: Sequence[int] | None = None) -> None:
         self.keys = tuple(keys)
         self.sizes = np.asarray(sizes, dtype=np.int64)
         self.n_groups = len(self.keys)
@@ -37,10 +38,14 @@ class Corpus:
         self.values = list(values) if values is not None else None
         self.logprobs = list(logprobs) if logprobs is not None else None
         self.kernels = list(kernels) if kernels is not None else None
+        self.scores = np.asarray(scores, dtype=np.float64) if scores is not None else None  # quality per item
         self._embeddings = embeddings
         self._embedder_factory = embedder_factory
         self.tokenizer = tokenizer
         self.lowercase = lowercase
+        # completions left out of each group for having no content (metrics that count them, e.g. refusals)
+        self.blank_counts = np.asarray(blank_counts if blank_counts is not None else np.zeros(self.n_groups),
+                                       dtype=np.int64)
         self._totals: dict[tuple[int, str], NgramTotals] = {}
         self._keys: dict[str, np.ndarray] = {}
         self._memo: dict[Any, Any] = {}

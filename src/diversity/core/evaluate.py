@@ -25,9 +25,22 @@ DEFAULT_METRICS = ("distinct-1", "distinct-2", "distinct-3", "ngram-entropy-1", 
 
 
 def prepare(func: str, metrics: Sequence[Metric], *, samples: Any = None, embeddings: Any = None,
-            kernel: Any = None, values: Any = None, logprobs: Any = None
+            kernel: Any = None, values: Any = None, logprobs: Any = None, quality: Any = None, gate: Any = None
             ) -> tuple[bool, dict[Hashable, dict[str, list]]]:
-    """Validate the input of ``metrics`` and return ``(grouped, {key: columns})``."""
+    """Validate the input of ``metrics`` and return ``(grouped, {key: columns})``; with ``quality``
+    (one value per completion) a ``scores`` column, with a ``gate`` a ``keep`` column."""
+    grouped, columns = _prepare(func, metrics, samples=samples, embeddings=embeddings, kernel=kernel, values=values,
+                                logprobs=logprobs)
+    if quality is not None or gate is not None:
+        from .quality_columns import add_quality_columns
+
+        add_quality_columns(func, columns, grouped, quality, gate)
+    return grouped, columns
+
+
+def _prepare(func: str, metrics: Sequence[Metric], *, samples: Any = None, embeddings: Any = None,
+             kernel: Any = None, values: Any = None, logprobs: Any = None
+             ) -> tuple[bool, dict[Hashable, dict[str, list]]]:
     needs = {m.input for m in metrics}
     columns: dict[Hashable, dict[str, list]] = {}
     grouped = True
@@ -96,12 +109,17 @@ def _check_aligned(func: str, text_groups: Any, groups: Any) -> None:
 
 def evaluate(metrics: Sequence[Metric], options: Options, *, samples: Any = None, embeddings: Any = None,
              embedder: Any = None, kernel: Any = None, values: Any = None, logprobs: Any = None,
-             context_fields: Sequence[tuple[str, Any]] = (),
+             quality: Any = None, gate: Any = None, context_fields: Sequence[tuple[str, Any]] = (),
              embedding_fields: Sequence[tuple[str, Any]] | None = None) -> list[DiversityResult]:
     """Compute ``metrics`` on the input in one pass (tokenization, counts and
     embeddings computed once and shared)."""
+    from ..quality.gates import parse_gate
+
+    gate = parse_gate(gate)
     grouped, columns = prepare(options.func, metrics, samples=samples, embeddings=embeddings, kernel=kernel,
-                               values=values, logprobs=logprobs)
+                               values=values, logprobs=logprobs, quality=quality, gate=gate)
+    if gate is not None:
+        context_fields = [*context_fields, ("gate", gate.spec)]
     mode = "single" if not grouped else (options.aggregate or "per-prompt")
     state = State(metrics, options, mode, embedder=embedder, context_fields=context_fields)
     if embedding_fields is not None:  # vectors computed by the caller with a known model
@@ -113,8 +131,8 @@ def evaluate(metrics: Sequence[Metric], options: Options, *, samples: Any = None
 
 @with_options("text", "aggregate", "ci")
 def score(samples: Any = None, metrics: Sequence[Union[str, Metric]] = DEFAULT_METRICS, *, embeddings: Any = None,
-          embedder: Any = None, kernel: Any = None, values: Any = None, logprobs: Any = None,
-          options: Options) -> dict[str, DiversityResult]:
+          embedder: Any = None, kernel: Any = None, values: Any = None, logprobs: Any = None, quality: Any = None,
+          gate: Any = None, options: Options) -> dict[str, DiversityResult]:
     """Compute several metrics on the same samples.
 
     Tokenization and n-gram counts are computed once and shared, so
@@ -136,6 +154,16 @@ def score(samples: Any = None, metrics: Sequence[Union[str, Metric]] = DEFAULT_M
         Categorical values for ``attribute-*`` metrics.
     logprobs
         Per-position log-probabilities for ``token-entropy``.
+    quality : mapping prompt -> sequence, sequence, or callable, optional
+        One value per completion (aligned with ``samples``): quality scores or
+        rewards for ``effective-semantic-diversity``, ``novelty-utility`` and
+        score gates, or a field such as ``finish_reason`` for ``field=value``
+        gates; a callable ``text -> score`` is applied to every completion.
+    gate : str or Gate, optional
+        Score only the completions that pass: ``"no-refusal"``,
+        ``"reward>=0.5"``, ``"finish_reason=stop"`` (see
+        :mod:`diversity.quality.gates`); recorded as ``gate:`` in every
+        signature, with the completions each prompt kept in ``details``.
     <<SHARED>>
 
     Returns
@@ -159,7 +187,7 @@ def score(samples: Any = None, metrics: Sequence[Union[str, Metric]] = DEFAULT_M
     if dup:
         raise InvalidParameterError(f"score() got the same metric twice: {', '.join(dup)}.")
     results = evaluate(objs, options, samples=samples, embeddings=embeddings, embedder=embedder, kernel=kernel,
-                       values=values, logprobs=logprobs)
+                       values=values, logprobs=logprobs, quality=quality, gate=gate)
     return dict(zip(specs, results))
 
 

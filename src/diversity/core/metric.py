@@ -57,9 +57,12 @@ class Metric:
     uses_tokens: ClassVar[bool] = False
     accepts_kernel: ClassVar[bool] = False
     higher_is_more_diverse: ClassVar[bool] = True
+    diversity: ClassVar[bool] = True  # False for rates reported beside diversity (refusal rate)
     references: ClassVar[tuple[str, ...]] = ()
     undefined_reason: ClassVar[str] = "the metric is undefined on this input"
     per_completion: ClassVar[bool] = False  # extras["per_completion"]: one value per completion
+    blank_value: ClassVar[float] = float("nan")  # per-completion value of a completion without content
+    blank_group_value: ClassVar[float] = float("nan")  # value of a group whose completions are all empty
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         func = self.func or type(self).__name__

@@ -30,7 +30,7 @@ from .options import Options
 __all__ = ["State", "BLANK_REASON"]
 
 BLANK_REASON = "every completion is empty or whitespace"
-COLUMNS = ("texts", "embeddings", "values", "logprobs", "kernels")
+COLUMNS = ("texts", "embeddings", "values", "logprobs", "kernels", "scores")  # "keep" (a gate's verdicts) is read, not kept
 
 
 def _n_items(cols: Mapping[str, Sequence[Any]]) -> int:
@@ -40,11 +40,11 @@ def _n_items(cols: Mapping[str, Sequence[Any]]) -> int:
     return len(next(iter(cols.values()))) if cols else 0
 
 
-def _expand(name: str, value: Any, keep: np.ndarray) -> Any:
-    """Per-completion extras come back aligned with the completions given (NaN for blank ones)."""
+def _expand(name: str, value: Any, keep: np.ndarray, fill: float = np.nan) -> Any:
+    """Per-completion extras come back aligned with the completions given (``fill`` for left-out ones)."""
     if name != "per_completion" or keep.all():
         return value
-    full = np.full(len(keep), np.nan)
+    full = np.full(len(keep), fill)
     full[keep] = value
     return full
 
@@ -52,10 +52,11 @@ def _expand(name: str, value: Any, keep: np.ndarray) -> Any:
 class _Group:
     """One finished group: completions given, blank ones, and each metric's value and extras."""
 
-    __slots__ = ("size", "n_blank", "values", "extras")
+    __slots__ = ("size", "n_blank", "values", "extras", "n_gated")
 
-    def __init__(self, size: int, n_blank: int, values: np.ndarray, extras: list[dict[str, Any]]) -> None:
-        self.size, self.n_blank, self.values, self.extras = size, n_blank, values, extras
+    def __init__(self, size: int, n_blank: int, values: np.ndarray, extras: list[dict[str, Any]],
+                 n_gated: int = 0) -> None:
+        self.size, self.n_blank, self.values, self.extras, self.n_gated = size, n_blank, values, extras, n_gated
 
 
 class State:
@@ -196,7 +197,7 @@ class State:
 
     def _compute(self, ready: list[tuple[Hashable, dict[str, list]]]) -> None:
         keys, sizes, blanks, kept_keys, kept_cols = [], [], [], [], {c: [] for c in COLUMNS}
-        kept_sizes, masks = [], []
+        kept_sizes, masks, gated = [], [], []
         for key, cols in ready:
             n = _n_items(cols)
             texts = cols.get("texts")
@@ -205,6 +206,9 @@ class State:
             keys.append(key)
             sizes.append(n)
             blanks.append(int(n - keep.sum()))
+            passed = np.asarray(cols["keep"], dtype=bool) if "keep" in cols else np.ones(n, dtype=bool)
+            gated.append(int((keep & ~passed).sum()))
+            keep &= passed
             if keep.any():
                 kept_keys.append(key)
                 kept_sizes.append(int(keep.sum()))
@@ -212,16 +216,19 @@ class State:
                 for c, items in cols.items():
                     if c == "kernels":
                         kept_cols[c].extend(items)
-                    else:
+                    elif c in kept_cols:
                         kept_cols[c].extend(x for x, k in zip(items, keep) if k)
         per_metric: list[Any] = []
         if kept_keys:
             emb = kept_cols["embeddings"]
+            blank_of = dict(zip(keys, blanks))
             corpus = Corpus(kept_keys, kept_sizes, tokenizer=self.options.tokenizer, lowercase=self.options.lowercase,
                             texts=kept_cols["texts"] or None,
                             embeddings=np.asarray(emb, dtype=np.float64) if emb else None,
                             kernels=kept_cols["kernels"] or None, values=kept_cols["values"] or None,
-                            logprobs=kept_cols["logprobs"] or None, embedder_factory=self._embedder_factory())
+                            logprobs=kept_cols["logprobs"] or None, scores=kept_cols["scores"] or None,
+                            embedder_factory=self._embedder_factory(),
+                            blank_counts=[blank_of[k] for k in kept_keys])
             for m in self.metrics:
                 out = m.compute(corpus)
                 extras = dict(out.extras)
@@ -232,15 +239,16 @@ class State:
                     and kept_cols["kernels"] == []:
                 self.embedding_fields = corpus.embedding_fields()
         pos = {k: i for i, k in enumerate(kept_keys)}
-        for key, size, n_blank in zip(keys, sizes, blanks):
+        for key, size, n_blank, n_gated in zip(keys, sizes, blanks, gated):
             i = pos.get(key)
             if i is None:
-                self.done[key] = _Group(size, n_blank, np.full(len(self.metrics), np.nan),
-                                        [{} for _ in self.metrics])
+                values = np.array([m.blank_group_value if n_blank == size else np.nan for m in self.metrics])
+                self.done[key] = _Group(size, n_blank, values, [{} for _ in self.metrics], n_gated)
             else:
                 self.done[key] = _Group(size, n_blank, np.array([v[i] for v, _ in per_metric]),
-                                        [{name: _expand(name, col[i], masks[i]) for name, col in ex.items()}
-                                         for _, ex in per_metric])
+                                        [{name: _expand(name, col[i], masks[i], m.blank_value)
+                                          for name, col in ex.items()}
+                                         for m, (_, ex) in zip(self.metrics, per_metric)], n_gated)
 
     # ---- results -------------------------------------------------------------------------------
 

@@ -109,6 +109,11 @@ CITATIONS: dict[str, str] = {
   author={Covington, Michael A. and McFall, Joe D.},
   journal={Journal of Quantitative Linguistics}, volume={17}, number={2}, pages={94--100}, year={2010}
 }""",
+    "shypula2025evaluating": """@article{shypula2025evaluating,
+  title={Evaluating the Diversity and Quality of {LLM} Generated Content},
+  author={Shypula, Alexander and Li, Shuo and Zhang, Botong and Padmakumar, Vishakh and Yin, Kayo and Bastani, Osbert},
+  journal={arXiv preprint arXiv:2504.12522}, year={2025}
+}""",
 }
 
 

@@ -244,7 +244,7 @@ def plot_forest(comparison: Any, *, scale: str = "dz", figsize: tuple[float, flo
             for i, (r, (x, clo, chi, note)) in enumerate(zip(c.rows, pts)):
                 y = len(c.rows) - 1 - i
                 verdict = r.verdict(alpha)
-                color = VERDICT_COLORS[verdict]
+                color = VERDICT_COLORS.get(verdict, VERDICT_COLORS["no significant difference"])
                 seen_verdicts.add(verdict)
                 if note is not None:
                     ax.text(0.5, y, note, transform=text_tr, ha="center", va="center", style="italic",

@@ -1,0 +1,272 @@
+"""Diversity that counts only good answers: effective semantic diversity
+(Shypula et al. 2025) and NoveltyBench's utility-weighted distinct answers
+(Zhang et al. 2025), given per-completion quality scores from any source
+(``quality=``: a reward model, a judge, a column of the sample file).
+
+Both partition a prompt's completions into semantic equivalence classes. Here
+two completions are equivalent when the cosine distance of their embeddings
+is below ``threshold`` (all-MiniLM-L6-v2 by default), or, when both have at
+most five words, when they share at least half of the longer one's words
+(NoveltyBench's short-answer rule). NoveltyBench decides equivalence with a
+fine-tuned DeBERTa classifier instead; ours is recorded as ``eq:cos<t>``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+
+from ..core.corpus import Corpus
+from ..core.errors import InvalidParameterError
+from ..core.evaluate import evaluate
+from ..core.metric import Computed
+from ..core.options import Options, with_options
+from ..core.params import Choice, Optional, Param, Real
+from ..core.registry import register
+from ..core.result import DiversityResult
+from ..quality.refusal import classify_refusals
+from ._geometry import cluster_labels
+from .semantic import VectorMetric
+
+__all__ = ["EffectiveSemanticDiversity", "NoveltyUtility", "effective_semantic_diversity", "novelty_utility",
+           "greedy_classes"]
+
+_THRESHOLD = Param("threshold", Real(0.0, 2.0, low_open=True), 0.25, "Cosine distance below which two completions "
+                   "are one semantic class.")
+
+
+def _short_equivalent(a: str, b: str) -> bool | None:
+    """NoveltyBench's rule for answers of at most 5 words (None when it does not apply)."""
+    wa, wb = a.lower().split(), b.lower().split()
+    longest = max(len(wa), len(wb))
+    if longest > 5:
+        return None
+    return 2 * len(set(wa) & set(wb)) >= longest
+
+
+def greedy_classes(texts: list[str], unit: np.ndarray, threshold: float) -> list[int]:
+    """NoveltyBench's partition: in generation order, each completion joins the first class whose
+    first member it is equivalent to, else starts a new class."""
+    firsts: list[int] = []
+    labels = []
+    for j, t in enumerate(texts):
+        for c, i in enumerate(firsts):
+            short = _short_equivalent(texts[i], t)
+            same = short if short is not None else (1.0 - float(unit[i] @ unit[j])) < threshold
+            if same:
+                labels.append(c)
+                break
+        else:
+            firsts.append(j)
+            labels.append(len(firsts) - 1)
+    return labels
+
+
+@register
+class EffectiveSemanticDiversity(VectorMetric):
+    """Diversity among completions that pass a quality bar; see :func:`effective_semantic_diversity`."""
+
+    name, func = "effective-semantic-diversity", "effective_semantic_diversity"
+    params = (Param("variant", Choice(("pairs", "classes")), "pairs", "``pairs``: probability that two completions "
+                    "are both valid and different; ``classes``: valid classes per completion."),
+              Param("min_score", Optional(Real()), None, "A completion is valid when its quality score is at least "
+                    "this; None: when it is not a refusal (rules-v1)."),
+              _THRESHOLD)
+    references = ("shypula2025evaluating",)
+
+    def fields(self, ctx: Any) -> list[tuple[str, Any]]:
+        valid = "no-refusal" if self.min_score is None else f"score>={self.min_score:g}"
+        return [("var", self.variant), ("valid", valid), ("eq", f"cos<{self.threshold:g}"), ("link", "average")]
+
+    def compute(self, corpus: Corpus) -> Computed:
+        if self.min_score is not None and corpus.scores is None:
+            raise InvalidParameterError(f"{self.spec} needs a quality score per completion: pass quality= to score() "
+                                        "or compare(), or drop min_score to count non-refusals as valid.")
+        valid = corpus.scores >= self.min_score if self.min_score is not None else \
+            np.array([lab != "refusal" for lab in classify_refusals(corpus.texts)], dtype=bool)
+        out = []
+        for g in range(corpus.n_groups):
+            sl = corpus.group_slice(g)
+            labels = cluster_labels(corpus.unit_embeddings[sl], self.threshold, "average")
+            v = valid[sl]
+            k = int(corpus.sizes[g] + corpus.blank_counts[g])  # empty completions are invalid outputs
+            classes = np.bincount(labels[v]) if v.any() else np.zeros(0, dtype=np.int64)
+            if self.variant == "classes":
+                out.append(float(np.count_nonzero(classes)) / k)
+            else:
+                nv = int(v.sum())
+                different = nv * (nv - 1) // 2 - int(sum(c * (c - 1) // 2 for c in classes))
+                out.append(different / (k * (k - 1) / 2) if k >= 2 else math.nan)
+        return Computed(np.array(out))
+
+
+@register
+class NoveltyUtility(VectorMetric):
+    """NoveltyBench's patience-weighted utility of distinct answers; see :func:`novelty_utility`."""
+
+    name, func = "novelty-utility", "novelty_utility"
+    params = (Param("patience", Real(0.0, 1.0, low_open=True), 0.8, "Weight p^(i-1) of the i-th completion."),
+              _THRESHOLD)
+    references = ("zhang2025noveltybench",)
+    order_dependent = True  # defined over the sequence of samples
+
+    def fields(self, ctx: Any) -> list[tuple[str, Any]]:
+        return [("patience", f"{self.patience:g}"), ("eq", f"cos<{self.threshold:g}"), ("order", "given")]
+
+    def compute(self, corpus: Corpus) -> Computed:
+        if corpus.scores is None:
+            raise InvalidParameterError(f"{self.spec} needs a quality score per completion (NoveltyBench maps a "
+                                        "reward model to 1-10): pass quality= to score() or compare().")
+        out, distinct = [], []
+        for g in range(corpus.n_groups):
+            sl = corpus.group_slice(g)
+            texts, scores = corpus.texts[sl], corpus.scores[sl]
+            labels = greedy_classes(texts, corpus.unit_embeddings[sl], self.threshold)
+            seen: set[int] = set()
+            gains = []
+            for lab, s in zip(labels, scores):
+                gains.append(float(s) if lab not in seen else 0.0)
+                seen.add(lab)
+            w = self.patience ** np.arange(len(gains))
+            out.append(float(np.dot(w, gains) / w.sum()))
+            distinct.append(len(seen))
+        return Computed(np.array(out), {"distinct": distinct})
+
+    def details(self, extras: dict[str, list], n_groups: int) -> dict[str, Any]:
+        d = extras.get("distinct", [])
+        return {"mean_distinct": float(np.mean(d)) if d else math.nan, "distinct": tuple(d)}
+
+
+@with_options("aggregate", "ci")
+def effective_semantic_diversity(samples: Any = None, *, quality: Any = None, embeddings: Any = None,
+                                 embedder: Any = None, variant: Literal["pairs", "classes"] = "pairs",
+                                 min_score: float | None = None, threshold: float = 0.25,
+                                 options: Options) -> DiversityResult:
+    r"""Effective semantic diversity: diversity among the completions that pass a quality bar.
+
+    A completion is *valid* when its quality score (``quality=``) is at least
+    ``min_score`` (without ``min_score``: when it is not a refusal, by the
+    ``rules-v1`` detector); empty completions are invalid. Valid completions
+    are grouped into semantic classes (agglomerative clustering, average
+    linkage, cosine distance below ``threshold``). With k the number of
+    completions of the prompt (valid or not) and :math:`n_c` the valid
+    completions in class c:
+
+    - ``variant="pairs"`` (default): the probability that two different
+      completions drawn from the k are both valid and in different classes,
+
+      .. math:: \mathrm{ESD}_{pairs} = \Big[\binom{n_v}{2} - \sum_c \binom{n_c}{2}\Big] \Big/ \binom{k}{2},
+
+      which does not grow with k for a fixed distribution of outputs;
+    - ``variant="classes"``: the number of classes among valid completions,
+      per completion, :math:`|\{c : n_c > 0\}| / k`.
+
+    Invalid completions stay in the denominator: a model that fails more
+    often is less effectively diverse, whatever its failures look like.
+
+    Shypula et al. define effective semantic diversity as "diversity among
+    outputs that meet quality thresholds", with a validity function and a
+    semantic map (for code: execution results), and two sample-size-controlled
+    measures; their exact formulas could not be checked against the paper's
+    text or code when this was written (the abstract and summaries could).
+    The two variants above are our reading of that framework, stated exactly
+    here and recorded in the signature (``var:``, ``valid:``, ``eq:``): cite
+    them as this library's implementation of the idea.
+
+    Higher is more diverse; range [0, 1].
+
+    Parameters
+    ----------
+    samples : sequence of str, or mapping/sequence of sequences of str
+    quality : mapping prompt -> scores, or callable, optional
+        One quality score per completion (a reward model, a judge, a column
+        of the sample file).
+    embeddings, embedder
+        As in :func:`~diversity.mean_pairwise_distance`.
+    variant : {"pairs", "classes"}, default "pairs"
+    min_score : float or None
+    threshold : float, default 0.25
+    <<SHARED>>
+
+    Returns
+    -------
+    DiversityResult
+
+    References
+    ----------
+    A. Shypula, S. Li, B. Zhang, V. Padmakumar, K. Yin, O. Bastani.
+    Evaluating the Diversity and Quality of LLM Generated Content. 2025.
+    arXiv:2504.12522.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[1.0, 0.0], [1.0, 0.01], [0.0, 1.0], [0.7, 0.7]])
+    >>> effective_semantic_diversity(["a", "b", "c", "d"], embeddings=x, quality=[1, 1, 1, 0], min_score=0.5).value
+    0.3333333333333333
+    """
+    metric = EffectiveSemanticDiversity(variant=variant, min_score=min_score, threshold=threshold)
+    return evaluate([metric], options, samples=samples, embeddings=embeddings, embedder=embedder, quality=quality)[0]
+
+
+@with_options("aggregate", "ci")
+def novelty_utility(samples: Any = None, quality: Any = None, *, embeddings: Any = None, embedder: Any = None,
+                    patience: float = 0.8, threshold: float = 0.25, options: Options) -> DiversityResult:
+    r"""NoveltyBench's utility: quality of the distinct answers among k samples, patience-weighted.
+
+    The k completions of a prompt, in the order given (the order they were
+    sampled), are partitioned greedily: each joins the first class whose
+    first member it is equivalent to, else starts a new class. A completion
+    that starts a new class earns its quality score :math:`s_i` (NoveltyBench
+    maps a reward model to 1-10; any per-completion score works); a repeat
+    earns 0. With patience p,
+
+    .. math:: U = \frac{\sum_{i=1}^{k} p^{\,i-1}\, \mathbb{1}[c_i \text{ new}]\, s_i}{\sum_{i=1}^{k} p^{\,i-1}}
+
+    (a user who reads the samples in order and loses interest at rate 1 - p).
+    ``details["distinct"]`` is the number of classes per prompt (the count,
+    not the largest class index, which one of NoveltyBench's shipped
+    summaries reports).
+
+    As in NoveltyBench, the value depends on the order of the completions (it
+    is defined over the sequence of samples; ``order:given`` in the
+    signature), and blank completions are left out of the sequence.
+    NoveltyBench's equivalence is a DeBERTa classifier (threshold 0.102, each
+    answer truncated to 128 tokens, the prompt not shown) with a unigram rule
+    for answers of at most 5 words; ours is embedding distance below
+    ``threshold`` with the same short-answer rule (``eq:``).
+
+    Higher is better (more distinct, better answers); range [0, max score].
+
+    Parameters
+    ----------
+    samples : mapping prompt -> sequence of str (in sampling order)
+    quality : mapping prompt -> scores, or callable
+        One quality score per completion.
+    embeddings, embedder
+        As in :func:`~diversity.mean_pairwise_distance`.
+    patience : float in (0, 1], default 0.8
+    threshold : float, default 0.25
+    <<SHARED>>
+
+    Returns
+    -------
+    DiversityResult
+
+    References
+    ----------
+    Y. Zhang, H. Diddee, S. Holm, H. Liu, X. Liu, V. Samuel, B. Wang,
+    D. Ippolito. NoveltyBench: Evaluating Language Models for Humanlike
+    Diversity. 2025. arXiv:2504.05228.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])  # the second repeats the first
+    >>> round(novelty_utility(["one", "one again", "two"], [10, 10, 6], embeddings=x).value, 4)  # (10 + 0.64*6) / 2.44
+    5.6721
+    """
+    metric = NoveltyUtility(patience=patience, threshold=threshold)
+    return evaluate([metric], options, samples=samples, embeddings=embeddings, embedder=embedder, quality=quality)[0]

@@ -1,0 +1,129 @@
+"""Refusal rate: the share of completions that decline the task, per prompt
+and overall, with a bootstrap CI over prompts like every other metric."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from ..core.corpus import Corpus
+from ..core.evaluate import evaluate
+from ..core.metric import Computed, Metric
+from ..core.options import Options, with_options
+from ..core.params import Choice, Param
+from ..core.registry import register
+from ..core.result import DiversityResult
+from ..quality.refusal import LABELS, classify_refusals, rules_detector
+
+__all__ = ["RefusalRate", "refusal_rate", "detector_from_spec"]
+
+
+class _Detector:  # constraint: "rules-v1" or "hf:<folder>"
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and (value == "rules-v1" or value.startswith("hf:"))
+
+    def describe(self) -> str:
+        return "'rules-v1' or 'hf:<local model folder>'"
+
+    def normalize(self, value: Any) -> Any:
+        return value
+
+    def format(self, value: Any) -> str:
+        return value
+
+    def parse(self, text: str) -> Any:
+        return text
+
+
+def detector_from_spec(spec: str) -> Any:
+    if spec == "rules-v1":
+        return rules_detector()
+    from ..quality.classifier import ClassifierDetector
+
+    return ClassifierDetector(spec[3:])
+
+
+@register
+class RefusalRate(Metric):
+    """Share of completions that are refusals; see :func:`refusal_rate`."""
+
+    name, func = "refusal-rate", "refusal_rate"
+    params = (Param("detector", _Detector(), "rules-v1", "``rules-v1`` or ``hf:<folder>``; recorded as ``det:``."),
+              Param("count", Choice(("refusal", "refusal+partial")), "refusal",
+                    "Count clear refusals only, or partial refusals too; recorded as ``count:``."))
+    higher_is_more_diverse = False  # a refusal is not a diverse answer
+    diversity = False
+    per_completion = True
+    blank_value = 1.0  # an empty completion is a non-answer: a refusal
+    blank_group_value = 1.0
+    references = ("zhang2025noveltybench",)
+
+    def fields(self, ctx: Any) -> list[tuple[str, Any]]:
+        return [("det", detector_from_spec(self.detector).spec), ("count", self.count)]
+
+    def compute(self, corpus: Corpus) -> Computed:
+        labels = classify_refusals(corpus.texts, detector_from_spec(self.detector))
+        bad = {"refusal"} if self.count == "refusal" else {"refusal", "partial"}
+        flags = np.array([1.0 if lab in bad else 0.0 for lab in labels])
+        refused = np.bincount(corpus.group_of_item, weights=flags, minlength=corpus.n_groups) + corpus.blank_counts
+        total = corpus.sizes + corpus.blank_counts
+        return Computed(refused / total, {"per_completion": [flags[corpus.group_slice(g)] for g in range(corpus.n_groups)],
+                                          "labels": [labels[corpus.group_slice(g)] for g in range(corpus.n_groups)]})
+
+    def details(self, extras: dict[str, list], n_groups: int) -> dict[str, Any]:
+        flat = [lab for labs in extras.get("labels", []) for lab in labs]
+        return {"per_completion": tuple(float(x) for p in extras.get("per_completion", []) for x in p),
+                "label_counts": {lab: flat.count(lab) for lab in LABELS}}
+
+
+@with_options("aggregate", "ci")
+def refusal_rate(samples: Any, *, detector: str = "rules-v1", count: Literal["refusal", "refusal+partial"] = "refusal",
+                 options: Options) -> DiversityResult:
+    r"""Refusal rate: the share of completions that decline the task.
+
+    .. math:: \mathrm{RR}(S) = \frac{1}{|S|}\sum_{s \in S} \mathbb{1}[\mathrm{refusal}(s)]
+
+    ``refusal(s)`` is the detector's label: ``"rules-v1"`` (the default; a
+    documented, versioned rule set in a data file, see
+    :mod:`diversity.quality.refusal`) or ``"hf:<folder>"`` (any local Hugging
+    Face sequence-classification model, see
+    :class:`~diversity.quality.classifier.ClassifierDetector`). Empty and
+    whitespace-only completions and placeholders (``[Blocked]``) count as
+    refusals. ``count="refusal+partial"`` also counts partial refusals
+    (declines part of the task, answers the rest).
+    ``details["per_completion"]`` holds each completion's 0/1 flag and
+    ``details["label_counts"]`` the labels.
+
+    Not a diversity metric: it says how many answers a diversity metric sees.
+    Lower is more willing; range [0, 1]. Measured on 294 labelled real and
+    written completions, ``rules-v1`` has precision 0.91 and recall 0.93 for
+    clear refusals (0.96 / 0.96 for refusals and partial refusals together);
+    see ``docs/metrics/refusal-rate.md``.
+
+    Parameters
+    ----------
+    samples : sequence of str, or mapping/sequence of sequences of str
+    detector : str, default "rules-v1"
+        Recorded as ``det:``.
+    count : {"refusal", "refusal+partial"}, default "refusal"
+        Recorded as ``count:``.
+    <<SHARED>>
+
+    Returns
+    -------
+    DiversityResult
+
+    References
+    ----------
+    Y. Zhang et al. NoveltyBench: Evaluating Language Models for Humanlike
+    Diversity. 2025. arXiv:2504.05228 (refusals and "[Blocked]" placeholders
+    counted as answer classes there; about 14% of one aligned model's curated
+    answers).
+
+    Examples
+    --------
+    >>> refusal_rate(["I'm sorry, but I can't help with that.", "Here is a poem about rain.", "[Blocked]"]).value
+    0.6666666666666666
+    """
+    return evaluate([RefusalRate(detector=detector, count=count)], options, samples=samples)[0]
