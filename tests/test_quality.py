@@ -204,3 +204,23 @@ def test_cli_gate_and_quality_field(tmp_path):
         assert f"|gate:{gate}|" in got["signature"] and got["details"]["kept_per_prompt"] == kept
     counts = Counter(r["label"] for r in ROWS)
     assert counts["refusal"] >= 60 and counts["partial"] >= 25
+
+
+def test_load_column_aligns_fields_with_completions_and_reports_refusal_rates(tmp_path):
+    rows = [{"prompt": "p", "completion": "a b", "reward": 0.2, "finish_reason": "stop"},
+            {"prompt": "q", "completion": "I can't help with that.", "reward": 0.1, "finish_reason": "stop"},
+            {"prompt": "p", "completion": "c d", "reward": 0.9, "finish_reason": "length"},
+            {"prompt": "q", "completion": "x y", "reward": 0.7, "finish_reason": "stop"}]
+    path = tmp_path / "s.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    samples = diversity.load_samples(path)
+    rewards = diversity.load_column(path, "reward")
+    assert rewards == {"p": [0.2, 0.9], "q": [0.1, 0.7]} and list(samples) == list(rewards)
+    kept = diversity.score(samples, ["distinct-1"], gate="finish_reason=stop",
+                           quality=diversity.load_column(path, "finish_reason"))["distinct-1"]
+    assert kept.details["kept_per_prompt"] == (1, 2)
+    with pytest.raises(diversity.SampleFileError, match="row 1 has no 'score' field"):
+        diversity.load_column(path, "score")
+    c = quiet(diversity.compare, samples, {"p": ["a b", "a b"], "q": ["[Blocked]", "x y"]}, ["distinct-1"])
+    assert c.settings["refusal_rates"] == {"base": 0.25, "aligned": 0.25}
+    assert "Refusals (rules-v1 detector, empty answers included): base 25.0%, aligned 25.0%" in c.to_markdown()

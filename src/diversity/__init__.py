@@ -21,7 +21,7 @@ from .core.registry import available_metrics, from_spec, register
 from .core.result import ConfidenceInterval, DiversityResult
 from .core.signature import Signature
 from .embed import EmbeddingCacheWarning
-from .io import SampleFileError, load_records, load_samples
+from .io import SampleFileError, load_column, load_records, load_samples
 from .metrics.categorical import AttributeDiversity, attribute_diversity
 from .metrics.clusters import SemanticClusters, SemanticEntropy, semantic_clusters, semantic_entropy
 from .metrics.effective import (EffectiveSemanticDiversity, NoveltyUtility, effective_semantic_diversity,
@@ -42,7 +42,7 @@ __all__ = [
     "__version__",
     "DiversityResult", "ConfidenceInterval", "Signature", "UndefinedMetricWarning", "InvalidParameterError",
     "MemoryLimitError", "EmbeddingCacheWarning",
-    "load_samples", "load_records", "SampleFileError",
+    "load_samples", "load_records", "load_column", "SampleFileError",
     "distinct_n", "ead", "ngram_entropy", "unique_fraction", "compression_ratio", "mattr",
     "Distinct", "EAD", "NgramEntropy", "UniqueFraction", "CompressionRatio", "MATTR",
     "self_bleu", "homogenization", "SelfBLEU", "Homogenization",

@@ -285,7 +285,21 @@ def _two_sided(sides: _Sides, objs: list[Metric], labels: tuple[str, str], test:
     if vectors:
         cross = cross_model_homogeneity(vectors[la], vectors[lb], ci_level=b.confidence_level,
                                         n_resamples=b.n_resamples, seed=b.seed)
-    return c.with_rows(c.rows, length_warning=warned, length_matched=matched, cross_model=cross)
+    settings = dict(c.settings, refusal_rates=_refusal_rates(sides, labels))
+    return c.with_rows(c.rows, length_warning=warned, length_matched=matched, cross_model=cross, settings=settings)
+
+
+def _refusal_rates(sides: _Sides, labels: Sequence[str]) -> dict[str, float]:
+    """Every side's share of refusals (rules-v1), reported beside any comparison (it says how many
+    answers the diversity metrics saw)."""
+    from ..quality.refusal import classify_refusals
+
+    out = {}
+    for lab in labels:
+        texts = [t for ts in sides.texts[lab].values() for t in ts]
+        labels_ = classify_refusals([t for t in texts if t.strip()])
+        out[lab] = (labels_.count("refusal") + sum(1 for t in texts if not t.strip())) / len(texts) if texts else 0.0
+    return out
 
 
 @with_options("text", "ci")

@@ -86,6 +86,10 @@ def _one_markdown(c: Any, title: str | None = None) -> list[str]:
                  f"{c.settings.get('holm_family', len(c.rows))} tests; * p<0.05, ** p<0.01, *** p<0.001.")
     lines.append(f"Mean tokens per completion: {a} {_fmt(c.mean_tokens.get(a), 1)}, {b} "
                  f"{_fmt(c.mean_tokens.get(b), 1)}.")
+    rates = c.settings.get("refusal_rates")
+    if rates:
+        lines.append(f"Refusals (rules-v1 detector, empty answers included): {a} {rates.get(a, float('nan')):.1%}, "
+                     f"{b} {rates.get(b, float('nan')):.1%} of completions.")
     if c.length_warning:
         lines.append(f"{DAGGER} Length-sensitive metric, and the sides' mean lengths differ by more than 1.5x: "
                      "read its verdict with the length-matched table.")

@@ -2,6 +2,7 @@
 and pandas frames, with errors that name file and line, and the bundled
 example data sets (:mod:`diversity.io.datasets`)."""
 
+from .columns import load_column
 from .loaders import SampleFileError, load_records, load_samples
 
-__all__ = ["load_samples", "load_records", "SampleFileError"]
+__all__ = ["load_samples", "load_records", "load_column", "SampleFileError"]
