@@ -121,6 +121,19 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from .report.tables import score_table
 
     metrics = _metrics(args.metrics, DEFAULT_METRICS)
+    streamable = {m.input for m in metrics} <= {"texts", "vectors"} and not args.gate and not args.quality_field
+    if streamable:  # read in chunks: memory bounded by a chunk and the per-prompt statistics, not the file
+        from .core.options import build_options
+        from .io.stream import score_file
+
+        with _quiet_output(args.quiet):
+            opts = build_options("score", dict(_shared(args), ci=False if args.no_ci else None))
+            results = score_file(args.file, metrics, grouped=False if args.not_grouped else None,
+                                 prompt_field=None if args.no_prompt else args.prompt_field,
+                                 completion_field=args.completion_field, format=args.format_in, encoding=args.encoding,
+                                 embedder=_embedder(args, metrics), options=opts, aggregate=args.aggregate)
+        print(score_table(results, args.format))
+        return 0
     with _quiet_output(args.quiet):
         data = _load(args.file, args, metrics)
         results = score(metrics=metrics, aggregate=args.aggregate, ci=False if args.no_ci else None,
@@ -288,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--aggregate", choices=["per-prompt", "pooled"], default=None)
     s.add_argument("--no-ci", action="store_true", help="no bootstrap CIs")
+    s.add_argument("--not-grouped", action="store_true", help="the file's rows are not grouped by prompt (every "
+                   "prompt is then held in memory until the end of the file)")
     common(s)
     s.set_defaults(func=_cmd_score)
 

@@ -126,7 +126,25 @@ def evaluate(metrics: Sequence[Metric], options: Options, *, samples: Any = None
         state.embedding_fields = list(embedding_fields)
     if mode == "single":
         columns = {0: next(iter(columns.values()))}
-    return state.update(columns).results()
+    for batch in _batches(columns):  # bounded memory: tokens, counts and pairs of one batch of prompts at a time
+        state.update(batch)
+    return state.results()
+
+
+BATCH_ITEMS = 200_000  # completions scored together (more prompts are scored batch by batch, same values)
+
+
+def _batches(columns: dict[Hashable, dict[str, list]]):
+    batch: dict[Hashable, dict[str, list]] = {}
+    size = 0
+    for key, cols in columns.items():
+        batch[key] = cols
+        size += len(next(iter(cols.values()))) if cols else 0
+        if size >= BATCH_ITEMS:
+            yield batch
+            batch, size = {}, 0
+    if batch:
+        yield batch
 
 
 @with_options("text", "aggregate", "ci")

@@ -148,10 +148,13 @@ def count_runs(codes: np.ndarray, keys: np.ndarray | None, n_keys: int) -> tuple
             starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
             run_key = s[starts] // span
         else:
-            order = np.lexsort((codes, keys))
-            sc, sk = codes[order], keys[order]
-            starts = np.flatnonzero(np.concatenate(([True], (sc[1:] != sc[:-1]) | (sk[1:] != sk[:-1]))))
-            run_key = sk[starts]
+            # codes too wide to pack with the key: replace them by their dense rank (< number of n-grams),
+            # then pack; two plain sorts instead of a lexsort, and identical counts
+            rank = np.unique(codes, return_inverse=True)[1].reshape(-1).astype(np.int64)
+            span = int(rank.max()) + 1
+            s = np.sort(keys * span + rank)
+            starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+            run_key = s[starts] // span
     run_count = np.diff(np.concatenate((starts, [len(codes)])))
     return run_key, run_count
 
