@@ -1,0 +1,411 @@
+"""Dask as the distributed engine: :func:`score_dask` scores a dask DataFrame
+(or files) on any Dask cluster, with the numbers of :func:`diversity.score`.
+
+The streaming core (:class:`~diversity.core.state.State`) as a Dask graph: a
+shuffle on the prompt column puts every row of a prompt in one partition (rows
+carry their input position, so input order survives); a map task per partition
+validates, embeds (one embedder per worker process) and computes its prompts into
+a ``State``; states merge in a tree; the client restores prompt order and calls
+``State.results()``. See ``docs/distributed.md``. Dask is an optional extra
+(``pip install 'llm-diversity[dask]'``); ``import diversity`` never imports this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import warnings
+from typing import Any, Hashable, Sequence, Union
+
+import numpy as np
+
+from .core.errors import InvalidParameterError, warn
+from .core.evaluate import prepare
+from .core.metric import Metric
+from .core.options import Options, with_options
+from .core.params import Int, Optional, Param
+from .core.registry import resolve_metric
+from .core.result import DiversityResult
+from .core.state import State
+
+__all__ = ["score_dask"]
+
+INSTALL = "pip install 'llm-diversity[dask]'"
+SPLIT_EVERY = 8  # partition states merged per reduction task
+PART, POS = "_diversity_partition", "_diversity_position"  # input partition and row within it
+_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv",
+            ".parquet": "parquet", ".parq": "parquet", ".pq": "parquet"}
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
+_NPARTITIONS = Param("npartitions", Optional(Int(1)), None, "Partitions after the shuffle by prompt.")
+
+
+def _import_dask() -> tuple[Any, Any]:
+    try:
+        import dask
+        import dask.dataframe as dd
+    except ImportError as e:
+        raise ImportError(f"score_dask needs dask[distributed] and pyarrow: {INSTALL}") from e
+    return dask, dd
+
+
+@with_options("text", "aggregate", "ci")
+def score_dask(data: Any, metrics: Sequence[Union[str, Metric]], *, prompt_field: str = "prompt",
+               completion_field: str | None = "completion", embedding_field: str | None = None,
+               quality_field: str | None = None, embedder: Any = None, npartitions: int | None = None,
+               client: Any = None, options: Options) -> dict[str, DiversityResult]:
+    """Compute several metrics over a dask DataFrame (or files) on a Dask cluster.
+
+    The numbers of :func:`diversity.score` on the same data, to 1e-12 (per-prompt
+    values, CIs and signatures included): prompts in order of first appearance,
+    completions in row order, as :func:`diversity.load_samples` reads a file.
+
+    Parameters
+    ----------
+    data : dask.dataframe.DataFrame, or path, glob or list of paths
+        One completion per row. Files: JSON lines (``.jsonl``, ``.ndjson``,
+        ``.json``, optionally ``.gz``), ``.csv``/``.tsv`` (cells read as strings,
+        exactly as written) or Parquet (``.parquet``, ``.pq`` or a folder).
+    metrics : sequence of str or Metric
+        Metrics of texts or vectors (not categorical or log-probability ones).
+    prompt_field, completion_field : str
+        Columns of the prompt key (strings or integers) and of the completion;
+        ``completion_field=None``: vector metrics on ``embedding_field`` only.
+    embedding_field : str, optional
+        Precomputed embeddings, a list or array of floats per row
+        (``emb:precomputed``); otherwise texts are embedded on the workers.
+    quality_field : str, optional
+        Per-completion quality scores (``quality=`` of ``score()``).
+    embedder : Embedder or None
+        Default: the metric's default model, built once per worker process and
+        cached under the worker's ``DIVERSITY_CACHE_DIR``. A
+        :class:`~diversity.embed.SentenceTransformerEmbedder` travels as its
+        settings (paths must be valid on the workers); another embedder is
+        pickled once, so it should load its model lazily.
+    npartitions : int, optional
+        Partitions after the shuffle by prompt (default: those of the input).
+    client : distributed.Client, optional
+        Default: the current Dask scheduler.
+    <<SHARED>>
+
+    Returns
+    -------
+    dict
+        ``spec -> DiversityResult`` in the order asked.
+
+    Examples
+    --------
+    >>> import pandas as pd, dask.dataframe as dd
+    >>> df = pd.DataFrame({"prompt": ["p1", "p2", "p1", "p2"], "completion": ["a b c", "x y", "a b d", "z w"]})
+    >>> res = score_dask(dd.from_pandas(df, npartitions=2), ["distinct-1", "unique-fraction"])
+    >>> [(k, round(v.value, 3)) for k, v in res.items()]
+    [('distinct-1', 0.833), ('unique-fraction', 1.0)]
+    """
+    dask, dd = _import_dask()
+    objs = _resolve_metrics(metrics)
+    func = options.func
+    frame = _as_frame(data, dask, dd, func)
+    needs_texts = any(m.input == "texts" for m in objs)
+    needs_vectors = any(m.input == "vectors" for m in objs)
+    npartitions = _NPARTITIONS.check(npartitions, func)
+    if completion_field is None and (needs_texts or embedding_field is None):
+        m = next((m for m in objs if m.input == "texts"), objs[0])
+        raise ValueError(f"{func}: {m.spec} needs the texts; pass completion_field=" +
+                         ("." if needs_texts else " or embedding_field=."))
+    if embedding_field is not None and embedder is not None:
+        raise ValueError(f"{func}: pass embedder= (to embed the texts) or embedding_field= (precomputed "
+                         "embeddings), not both.")
+    fields = {"prompt_field": prompt_field, "completion_field": completion_field,
+              "embedding_field": embedding_field, "quality_field": quality_field}
+    _check_columns(frame, fields, func)
+    recipe = _recipe(embedder, objs) if needs_vectors and embedding_field is None else None
+    job = _Job(objs, options, options.aggregate or "per-prompt", fields, recipe)
+    frame = frame[list(dict.fromkeys(c for c in fields.values() if c is not None))]
+    frame = frame.map_partitions(_with_positions, embedding_field=embedding_field,
+                                 meta=_with_positions(frame._meta, embedding_field))
+    frame = frame.shuffle(on=prompt_field, npartitions=npartitions)
+    shared = dask.delayed(job, pure=True, traverse=False)  # one copy in the graph, sent once to each worker
+    level = [dask.delayed(_partition_state, pure=True)(part, shared) for part in frame.to_delayed()]
+    while len(level) > 1:
+        level = [dask.delayed(_merge, pure=True)(*level[i:i + SPLIT_EVERY])
+                 for i in range(0, len(level), SPLIT_EVERY)]
+    partial = client.compute(level[0]).result() if client is not None else dask.compute(level[0])[0]
+    return dict(zip([m.spec for m in objs], job.finish(partial)))
+
+
+def _resolve_metrics(metrics: Any) -> list[Metric]:
+    if isinstance(metrics, (str, Metric)):
+        metrics = [metrics]
+    objs = [resolve_metric(m) for m in metrics]
+    if not objs:
+        raise InvalidParameterError("score_dask() needs at least one metric.")
+    specs = [m.spec for m in objs]
+    dup = sorted({s for s in specs if specs.count(s) > 1})
+    if dup:
+        raise InvalidParameterError(f"score_dask() got the same metric twice: {', '.join(dup)}.")
+    for m in objs:
+        if m.input not in ("texts", "vectors"):
+            raise InvalidParameterError(f"score_dask scores texts and embeddings; {m.spec} is computed from "
+                                        f"{m.input} (use diversity.score for it).")
+    return objs
+
+
+def _as_frame(data: Any, dask: Any, dd: Any, func: str) -> Any:
+    if isinstance(data, dd.DataFrame):
+        return data
+    if isinstance(data, (str, os.PathLike)) or (isinstance(data, (list, tuple)) and data and
+                                               all(isinstance(p, (str, os.PathLike)) for p in data)):
+        return _read_files([data] if isinstance(data, (str, os.PathLike)) else list(data), dask, dd, func)
+    what = f"{type(data).__module__}.{type(data).__name__}"
+    hint = (" (a pandas DataFrame: dask.dataframe.from_pandas(df, npartitions=...), or diversity.score for data "
+            "that fits in memory)" if hasattr(data, "columns") and hasattr(data, "iloc") else "")
+    raise TypeError(f"{func}: data must be a dask.dataframe.DataFrame or file paths (a path, a glob or a list of "
+                    f"paths); got {what}{hint}.")
+
+
+def _file_format(path: str, func: str) -> str:
+    stem = next((path[:-len(c)] for c in _COMPRESSED if path.lower().endswith(c)), path)
+    fmt = "parquet" if os.path.isdir(path) else _FORMATS.get(os.path.splitext(stem.lower())[1])
+    if fmt is None:
+        raise ValueError(f"{func}: cannot tell the format of {path!r} from its name; use .jsonl, .csv, .tsv or "
+                         ".parquet (optionally .gz for text formats), or read it with dask.dataframe yourself.")
+    return fmt
+
+
+def _read_files(paths: list[Any], dask: Any, dd: Any, func: str) -> Any:
+    paths = [os.fspath(p) for p in paths]
+    formats = {_file_format(p, func) for p in paths}
+    if len(formats) > 1:
+        raise ValueError(f"{func}: files of several formats ({', '.join(sorted(formats))}); pass files of one "
+                         "format per call.")
+    fmt = formats.pop()
+    compressed = any(p.lower().endswith(_COMPRESSED) for p in paths)
+    # object columns stay objects: dask would otherwise turn a column of lists (embeddings) into strings
+    with dask.config.set({"dataframe.convert-string": False}):
+        if fmt == "jsonl":  # one partition per file; values exactly as in the JSON (no dtype or date guessing)
+            return dd.read_json(paths, lines=True, orient="records", blocksize=None, dtype=False,
+                                convert_dates=False)
+        if fmt in ("csv", "tsv"):  # every cell a string as written: "NA" or "" is a text, not a missing value
+            return dd.read_csv(paths, sep="\t" if fmt == "tsv" else ",", dtype=object, keep_default_na=False,
+                               **({"blocksize": None} if compressed else {}))
+        return dd.read_parquet(paths)
+
+
+def _check_columns(frame: Any, fields: dict[str, str | None], func: str) -> None:
+    columns = list(frame.columns)
+    missing = [(name, col) for name, col in fields.items() if col is not None and col not in columns]
+    if missing:
+        what = ", ".join(f"{col!r} ({name})" for name, col in missing)
+        raise ValueError(f"{func}: no column {what} in the data; its columns: {', '.join(map(str, columns))}.")
+    emb = fields["embedding_field"]
+    dtype = str(frame.dtypes[emb]) if emb is not None else ""
+    if "list" not in dtype and (dtype == "str" or "string" in dtype):
+        raise TypeError(f"{func}: the embedding column {emb!r} holds strings, not lists of numbers. dask turns "
+                        "object columns into strings by default: build the frame with a list dtype "
+                        "(pd.ArrowDtype(pa.list_(pa.float64()))), inside dask.config.set({'dataframe.convert-string': "
+                        "False}), or read Parquet.")
+
+
+def _with_positions(df: Any, embedding_field: str | None = None, partition_info: dict | None = None) -> Any:
+    """The rows with their input partition and position (the input's row order survives the shuffle);
+    a pyarrow list column of embeddings as objects (arrays), which the peer-to-peer shuffle carries."""
+    df = df.copy()
+    if embedding_field is not None and "list" in str(df[embedding_field].dtype):
+        df[embedding_field] = df[embedding_field].astype(object)
+    df[PART] = np.int64(partition_info["number"] if partition_info else 0)
+    df[POS] = np.arange(len(df), dtype=np.int64)
+    return df
+
+
+_EMBEDDERS: dict[Hashable, Any] = {}
+_LOCKS: dict[Hashable, threading.Lock] = {}
+_USES: dict[Hashable, int] = {}
+_GUARD = threading.Lock()
+
+
+class _Recipe:
+    """How a worker builds the embedder (``key`` names it in the worker's cache)."""
+
+    def __init__(self, key: Hashable, kind: str, payload: Any) -> None:
+        self.key, self.kind, self.payload = key, kind, payload
+
+    def make(self) -> Any:
+        if self.kind == "default":
+            return self.payload.default_embedder()
+        if self.kind == "sentence-transformers":
+            from .embed import SentenceTransformerEmbedder
+
+            return SentenceTransformerEmbedder(**self.payload)
+        import cloudpickle
+
+        return cloudpickle.loads(self.payload)  # the caller's embedder as it was on the client
+
+
+def _recipe(embedder: Any, metrics: list[Metric]) -> _Recipe:
+    if embedder is None:  # the metric's default, built on the worker (its cache: the worker's DIVERSITY_CACHE_DIR)
+        m = next(m for m in metrics if m.input == "vectors")  # metrics sharing a default share the embedder
+        return _Recipe(("default", m.default_embedder.__module__, m.default_embedder.__qualname__), "default", m)
+    from .embed import DEFAULT_MODEL_ID, SentenceTransformerEmbedder
+
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        e = embedder
+        model = None if e.model_id == DEFAULT_MODEL_ID and e.path.is_dir() else \
+            (str(e.path) if e.path.exists() else e.model_id)
+        cache = False if e.cache is None else str(e.cache.directory.parent.parent)
+        payload = {"model": model, "device": e.device, "batch_size": e.batch_size, "chunk_size": e.chunk_size,
+                   "cache": cache, "progress": False}
+        return _Recipe(("sentence-transformers", *sorted(payload.items())), "sentence-transformers", payload)
+    import cloudpickle
+
+    blob = cloudpickle.dumps(embedder)  # bytes: what a worker builds never depends on another worker's copy
+    return _Recipe(("object", type(embedder).__qualname__, hashlib.sha256(blob).hexdigest()[:16]), "object", blob)
+
+
+def _worker_embedder(recipe: _Recipe) -> tuple[Any, threading.Lock]:
+    """This process's embedder for ``recipe`` (built on first use, then kept) and its lock."""
+    with _GUARD:
+        if recipe.key not in _EMBEDDERS:
+            _EMBEDDERS[recipe.key] = recipe.make()
+            _LOCKS[recipe.key] = threading.Lock()
+        _USES[recipe.key] = _USES.get(recipe.key, 0) + 1
+        return _EMBEDDERS[recipe.key], _LOCKS[recipe.key]
+
+
+def _embedder_report() -> dict[str, dict[str, Any]]:
+    """This process's embedders: tasks that used each, model loaded, texts encoded (``client.run`` it)."""
+    with _GUARD:
+        return {repr(k): {"uses": _USES.get(k, 0), "loaded": getattr(e, "_model", True) is not None,
+                          "n_encoded": getattr(e, "n_encoded", None)} for k, e in _EMBEDDERS.items()}
+
+
+class _Job:
+    """The settings every task needs (one copy in the graph): metrics, options, mode, the embedder
+    recipe and the columns (``prompt_field``, ``completion_field``, ``embedding_field``, ``quality_field``)."""
+
+    def __init__(self, metrics: list[Metric], options: Options, mode: str, fields: dict[str, str | None],
+                 recipe: _Recipe | None) -> None:
+        self.metrics, self.options, self.mode, self.recipe = metrics, options, mode, recipe
+        self.prompt_field, self.completion_field, self.embedding_field, self.quality_field = fields.values()
+
+    def finish(self, partial: tuple) -> list[DiversityResult]:
+        """On the client: warnings, checks across partitions, prompt order, then ``State.results()``."""
+        func, (merged, first, widths, caught) = self.options.func, partial
+        for (category, message) in caught:
+            warn(message, category)
+        if len(widths) > 1:
+            (d1, k1), (d2, k2) = sorted(widths.items(), key=lambda x: first[x[1]])[:2]
+            raise ValueError(f"{func}: the embedding column {self.embedding_field!r} has rows of dimension {d1} "
+                             f"(prompt {k1!r}) and {d2} (prompt {k2!r}).")
+        if not merged.order:
+            raise ValueError(f"{func}: the data has no rows.")
+        order = sorted(merged.order, key=first.__getitem__)
+        if self.mode == "per-prompt":
+            merged.order = dict.fromkeys(order)
+            return merged.results()
+        pooled = State(self.metrics, self.options, "pooled")
+        pooled.embedding_fields = merged.embedding_fields
+        pooled.update({k: merged.open[k] for k in order}, complete=False)
+        return pooled.results()
+
+
+# A map or reduce task returns (state, {prompt: its first row as (input partition, position)},
+# {embedding width: a prompt that has it}, {(warning category, message): None} raised on the worker).
+
+def _partition_state(df: Any, job: _Job) -> tuple:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        state, first, widths = _build(df, job)
+    return state, first, widths, {(w.category, str(w.message)): None for w in caught}
+
+
+def _merge(*parts: tuple) -> tuple:
+    state, first, widths, caught = parts[0]
+    for s, f, w, c in parts[1:]:
+        state, first, widths, caught = state.merge(s), {**first, **f}, {**w, **widths}, {**caught, **c}
+    return state, first, widths, caught
+
+
+def _build(df: Any, job: _Job) -> tuple[State, dict, dict]:
+    """One partition (every row of its prompts) -> a state of its prompts, as ``score()`` would compute them."""
+    import pandas as pd
+
+    func = job.options.func
+    state = State(job.metrics, job.options, "per-prompt")
+    if len(df) == 0:
+        return state, {}, {}
+    df = df.sort_values([PART, POS], kind="stable")  # input row order
+    prompts = df[job.prompt_field]
+    if prompts.isna().any():
+        row = int(np.flatnonzero(prompts.isna().to_numpy())[0])
+        raise ValueError(f"{func}: the prompt column {job.prompt_field!r} is missing in {int(prompts.isna().sum())} "
+                         f"row(s) (e.g. row {int(df[POS].iloc[row])} of input partition {int(df[PART].iloc[row])}).")
+    codes, uniques = pd.factorize(prompts.to_numpy(dtype=object))  # prompts in order of first appearance
+    keys = [k.item() if isinstance(k, np.generic) else k for k in uniques]
+    bad = next((k for k in keys if isinstance(k, (bool, float))), None)
+    if bad is not None:
+        raise TypeError(f"{func}: prompt key {bad!r} in column {job.prompt_field!r} is a {type(bad).__name__}; "
+                        "prompt keys must be strings or integers (1.0 would be ambiguous).")
+    groups = np.split(np.argsort(codes, kind="stable"), np.cumsum(np.bincount(codes))[:-1])  # rows per prompt
+    part, pos = df[PART].to_numpy(), df[POS].to_numpy()
+    first = {k: (int(part[idx[0]]), int(pos[idx[0]])) for k, idx in zip(keys, groups)}
+
+    def column(name: str) -> list:
+        values = df[name].tolist()
+        return [[values[i] for i in idx] for idx in groups]
+
+    samples = embeddings = quality = None
+    if job.completion_field is not None:
+        missing = df[job.completion_field].isna().to_numpy()
+        if missing.any():
+            g = int(codes[np.flatnonzero(missing)[0]])
+            i = int(np.flatnonzero(missing[groups[g]])[0])
+            raise ValueError(f"{func}: the completion column {job.completion_field!r} is missing in "
+                             f"{int(missing.sum())} row(s), e.g. completion {i} of prompt {keys[g]!r}; an empty "
+                             "completion is the empty string.")
+        samples = dict(zip(keys, column(job.completion_field)))
+    widths: dict[int, Hashable] = {}
+    if job.embedding_field is not None:
+        embeddings = {k: _embedding_rows(cells, job.embedding_field, k, func)
+                      for k, cells in zip(keys, column(job.embedding_field))}
+        for k, a in embeddings.items():
+            widths.setdefault(a.shape[1], k)
+    if job.quality_field is not None:
+        quality = dict(zip(keys, column(job.quality_field)))
+    _, columns = prepare(func, job.metrics, samples=samples, embeddings=embeddings, quality=quality)
+    if job.recipe is not None:
+        _embed(columns, state, job)
+    # pooled: the completions stay open; the client computes the pooled set
+    state.update(columns, complete=job.mode == "per-prompt")
+    return state, first, widths
+
+
+def _embedding_rows(cells: list, field: str, key: Hashable, func: str) -> np.ndarray:
+    for i, c in enumerate(cells):
+        if c is None or isinstance(c, (str, bytes)) or (isinstance(c, float) and np.isnan(c)):
+            raise TypeError(f"{func}: the embedding column {field!r} holds {c!r} in completion {i} of prompt "
+                            f"{key!r}; each row must be a list or array of numbers.")
+    try:
+        return np.asarray([np.asarray(c, dtype=np.float64) for c in cells], dtype=np.float64)
+    except ValueError:
+        sizes = sorted({len(c) for c in cells})
+        raise ValueError(f"{func}: the embedding column {field!r} has rows of lengths {sizes} in prompt {key!r}; "
+                         "every row must have the same dimension.") from None
+
+
+def _embed(columns: dict, state: State, job: _Job) -> None:
+    """Embed the texts with this worker's embedder, exactly as ``State`` would: the completions with
+    content, every prompt of the partition in one call."""
+    from .core.corpus import Corpus
+
+    kept = {k: t for k, cols in columns.items() if (t := [x for x in cols["texts"] if x.strip()])}
+    if not kept:
+        return
+    embedder, lock = _worker_embedder(job.recipe)
+    corpus = Corpus(list(kept), [len(t) for t in kept.values()], tokenizer=job.options.tokenizer,
+                    texts=[x for t in kept.values() for x in t], embedder_factory=lambda: embedder)
+    with lock:
+        x = corpus.embeddings
+        state.embedding_fields = corpus.embedding_fields()
+    rows = iter(x)
+    for cols in columns.values():
+        cols["embeddings"] = [next(rows) if t.strip() else None for t in cols["texts"]]
