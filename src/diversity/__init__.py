@@ -38,6 +38,17 @@ from .stats.entropy import hill_number
 from .streaming import NgramCounts
 from .text.tokenize import Tokenizer, get_tokenizer
 
+
+
+def __getattr__(name: str):
+    """``diversity.score_dask`` imports dask only when it is used."""
+    if name == "score_dask":
+        from .distributed import score_dask
+
+        return score_dask
+    raise AttributeError(f"module 'diversity' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
     "DiversityResult", "ConfidenceInterval", "Signature", "UndefinedMetricWarning", "InvalidParameterError",
