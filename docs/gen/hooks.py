@@ -1,0 +1,508 @@
+"""MkDocs hooks: the pages and sections of the site that are generated from the code.
+
+At build time (``make docs``, ``mkdocs build --strict``):
+
+* ``api/*.md``: the API reference, one ``::: diversity.<name>`` per name of
+  ``diversity.__all__`` (grouped by role), plus the helpers the tutorial uses;
+* ``metrics/index.md``: every registered metric with its card, function, class,
+  direction and input; every card gets a generated section "From the code":
+  the formula from the function's docstring, the example signature and its
+  keys, and any BibTeX of the metric's references that the card does not show;
+* ``signatures.md``: its key table is replaced by ``keys_table()`` (a warning,
+  so a failed ``--strict`` build, if the page was stale);
+* ``citing.md``: ``CITATION.cff`` and the output of ``diversity cite --all``;
+* ``tutorial.ipynb``: executed top to bottom with nbclient (a cell error fails
+  the build), cached in ``build/docs-cache`` by the hash of the notebook and the
+  library's sources, and rendered with its outputs by mkdocs-jupyter;
+* ``assets/mathjax/tex-svg.js``: MathJax 3 from the ``django-static-mathjax``
+  wheel, so formulas render without a network.
+
+Every problem is logged as a warning: with ``--strict`` the build fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import inspect
+import io
+import logging
+import os
+import re
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File, Files
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from griffe_rst import rst_to_markdown  # noqa: E402
+
+log = logging.getLogger("mkdocs.hooks.diversity")
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / "build" / "docs-cache"
+TUTORIAL = "tutorial.ipynb"
+
+# metrics whose default instance cannot score the example data (a setting without a default)
+EXAMPLE_SPECS = {"ead-{n}": "ead-2?vocab_size=32000"}
+
+API_PAGES = [  # (file, title, intro)
+    ("api/metrics.md", "Metric functions",
+     "One function per metric family: sample data positional, every option keyword-only. Each returns a "
+     "[`DiversityResult`][diversity.DiversityResult]. The [metric cards](../metrics/index.md) give the "
+     "definitions in full."),
+    ("api/metric-classes.md", "Metric classes",
+     "The registered metric classes behind the functions and the spec strings "
+     "(`diversity.from_spec(\"vendi?q=2\")`); see [Architecture](../architecture.md#adding-a-metric)."),
+    ("api/scoring.md", "Scoring many metrics",
+     "Several metrics in one pass (tokenizing and embedding once), the registry, streaming."),
+    ("api/compare.md", "Comparing models",
+     "Paired comparisons of two (or more) models over the same prompts; see [Comparing models](../comparison.md)."),
+    ("api/results.md", "Results, signatures and errors",
+     "What every metric returns, the signature, and the exceptions and warnings of the "
+     "[error contract](../errors.md)."),
+    ("api/io.md", "Loading samples", "Files and data frames into the input model of [Concepts](../concepts.md)."),
+    ("api/text.md", "Tokenizers and statistics", "See [Tokenizers](../tokenizers.md)."),
+    ("api/other.md", "Other public names", "Public names that fit none of the other pages."),
+]
+# helpers outside diversity.__all__ that the tutorial and the report use: (object path, heading)
+EXTRA_API = [
+    "diversity.io.datasets.load_example",
+    "diversity.report.plots.plot_forest",
+    "diversity.report.plots.plot_per_prompt",
+    "diversity.report.plots.plot_embeddings",
+    "diversity.report.plots.save_figure",
+    "diversity.report.folder.write_report",
+    "diversity.report.citations.bibtex",
+    "diversity.distributed.score_dask",
+]
+
+
+# ---- what the code declares ------------------------------------------------------------------------------
+
+def _diversity():
+    import diversity
+
+    return diversity
+
+
+def _metric_classes():
+    from diversity.core.registry import metric_classes
+
+    return list(metric_classes())
+
+
+def _api_page(name: str, obj) -> str:
+    from diversity.core.registry import metric_classes
+
+    classes = set(metric_classes())
+    funcs = {c.func for c in classes}
+    module = getattr(obj, "__module__", "") or ""
+    if name in funcs:
+        return "api/metrics.md"
+    if obj in classes:
+        return "api/metric-classes.md"
+    if module.startswith(("diversity.core.evaluate", "diversity.core.registry", "diversity.core.metric",
+                          "diversity.streaming")):
+        return "api/scoring.md"
+    if module.startswith("diversity.compare"):
+        return "api/compare.md"
+    if module.startswith(("diversity.core.result", "diversity.core.signature", "diversity.core.errors",
+                          "diversity.embed")):
+        return "api/results.md"
+    if module.startswith("diversity.io"):
+        return "api/io.md"
+    if module.startswith(("diversity.text", "diversity.stats")):
+        return "api/text.md"
+    return "api/other.md"
+
+
+def api_layout() -> dict[str, list[str]]:
+    """Page -> public names on it, every name of ``diversity.__all__`` (but ``__version__``) exactly once."""
+    d = _diversity()
+    pages: dict[str, list[str]] = {p: [] for p, _, _ in API_PAGES}
+    order = {c.func: i for i, c in enumerate(_metric_classes())}
+    for name in d.__all__:
+        if name != "__version__":
+            pages[_api_page(name, getattr(d, name))].append(name)
+    pages["api/metrics.md"].sort(key=lambda n: order[n])
+    return pages
+
+
+def card_of(cls, cards: dict[str, str]) -> str | None:
+    """The card (file name in docs/metrics) that documents a registered metric class."""
+    word = re.compile(rf"(?<![\w.])(?:diversity\.)?{re.escape(cls.func)}\b")
+    hits = [name for name, text in cards.items() if word.search(text)]
+    if len(hits) > 1:  # prefer the card whose header line names the function
+        hits = [n for n in hits if word.search("\n".join(cards[n].splitlines()[:4]))] or hits
+    return hits[0] if len(hits) == 1 else None
+
+
+def metric_cards(docs_dir: Path) -> dict[str, list]:
+    """Card file name -> the registered metric classes it documents (a warning for any without a card)."""
+    cards = {p.name: p.read_text(encoding="utf-8") for p in sorted((docs_dir / "metrics").glob("*.md"))
+             if p.name != "index.md"}
+    out: dict[str, list] = {name: [] for name in cards}
+    for cls in _metric_classes():
+        card = card_of(cls, cards)
+        if card is None:
+            log.warning("registered metric %r (diversity.%s) has no metric card in docs/metrics", cls.name, cls.func)
+        else:
+            out[card].append(cls)
+    return out
+
+
+def _example_data(cls) -> list[dict]:
+    import numpy as np
+
+    texts = {"p1": ["the cat sat on the mat", "a dog ran", "the dog sat"], "p2": ["x y z", "x y w", "q"]}
+    vectors = {"samples": {"p1": ["a", "b", "c"], "p2": ["d", "e", "f"]},
+               "embeddings": {"p1": np.eye(3), "p2": np.array([[1.0, 0, 0], [1, 1, 0], [0, 1, 1]])}}
+    if cls.input == "texts":
+        return [{"samples": texts}]
+    if cls.input == "vectors":
+        return [vectors, dict(vectors, quality={"p1": [0.9, 0.2, 0.7], "p2": [0.6, 0.6, 0.1]})]
+    if cls.input == "values":
+        return [{"values": {"p1": ["US", "US", "CN"], "p2": ["MX", "IN", "IN"]}}]
+    return [{"logprobs": {"p1": [[[-0.1, -2.0, -3.0, -4.0, -5.0]] * 3], "p2": [[[-1.0, -1.1, -2.0, -3.0, -3.5]] * 2]}}]
+
+
+def example_signature(cls) -> str | None:
+    """The signature of the metric's default spec on a tiny example (precomputed embeddings)."""
+    d = _diversity()
+    spec = EXAMPLE_SPECS.get(cls.name) or cls().spec
+    error = None
+    for data in _example_data(cls):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return str(d.score(metrics=[spec], ci=False, **data)[spec].signature)
+        except Exception as e:  # noqa: BLE001 - reported below
+            error = e
+    log.warning("no example signature for %r (add it to EXAMPLE_SPECS in docs/gen/hooks.py): %s", spec, error)
+    return None
+
+
+def _direction(cls) -> str:
+    if not cls.diversity:
+        return "a rate reported beside diversity"
+    return "higher = more diverse" if cls.higher_is_more_diverse else "lower = more diverse"
+
+
+_INPUT = {"texts": "texts", "vectors": "texts or embeddings", "values": "categorical values",
+          "logprobs": "log-probabilities"}
+
+
+def _input(cls) -> str:
+    return _INPUT.get(cls.input, cls.input) + (", or a kernel" if cls.accepts_kernel else "")
+
+
+def _description(doc: str) -> str:
+    """The docstring's prose before its first numpydoc section, as Markdown."""
+    lines = inspect.cleandoc(doc).splitlines()
+    for i in range(len(lines) - 1):
+        if lines[i + 1].strip() and set(lines[i + 1].strip()) == {"-"} and lines[i].strip():
+            lines = lines[:i]
+            break
+    return rst_to_markdown("\n".join(lines)).strip()
+
+
+# ---- generated pages ----------------------------------------------------------------------------------------
+
+def api_pages() -> dict[str, str]:
+    d = _diversity()
+    layout = api_layout()
+    pages = {}
+    for path, title, intro in API_PAGES:
+        names = layout[path]
+        if not names:
+            continue
+        body = [f"# {title}", "", intro, ""]
+        for name in names:
+            body += [f"::: diversity.{name}", ""]
+        pages[path] = "\n".join(body)
+    extras = ["# Helpers beyond the top level", "",
+              "Functions of the subpackages that the [tutorial](../tutorial.ipynb), the report folder and "
+              "[distributed scoring](../distributed.md) use; import them from their modules "
+              "(`diversity.score_dask` is also importable from the top level; it imports dask on first use).", ""]
+    for path in EXTRA_API:
+        extras += [f"::: {path}", "    options:", "      show_root_full_path: true", ""]
+    pages["api/helpers.md"] = "\n".join(extras)
+
+    rows = ["| name | kind | page | summary |", "|---|---|---|---|"]
+    titles = {p: t for p, t, _ in API_PAGES}
+    for name in d.__all__:
+        if name == "__version__":
+            continue
+        obj = getattr(d, name)
+        kind = "class" if inspect.isclass(obj) else "function"
+        page = next(p for p, names in layout.items() if name in names)
+        summary = rst_to_markdown((inspect.getdoc(obj) or "").split("\n\n")[0].replace("\n", " ")).replace("|", "\\|")
+        rows.append(f"| [`{name}`][diversity.{name}] | {kind} | [{titles[page]}]({Path(page).name}) | {summary} |")
+    index = ["# API reference", "",
+             "Generated from the docstrings (numpydoc) at build time. Every public name is importable from the "
+             "top level (`diversity.__all__`); the layout of the implementation is on the "
+             "[Architecture](../architecture.md) page.", "",
+             f"`diversity.__version__`: the library version, `{d.__version__}` when this site was built; "
+             "every signature ends with it (`v:`).", "", *rows, "",
+             "Also documented: [helpers beyond the top level](helpers.md) (bundled data, figures, report folder, "
+             "BibTeX).", ""]
+    pages["api/index.md"] = "\n".join(index)
+    return pages
+
+
+def metrics_index(cards: dict[str, list]) -> str:
+    card_of_class = {cls: card for card, classes in cards.items() for cls in classes}
+    rows = ["| metric (spec name) | function | direction | computed from | card |", "|---|---|---|---|---|"]
+    for cls in _metric_classes():  # registry order: lexical, overlap, semantic, quality, categorical, model-based
+        card = card_of_class.get(cls)
+        link = f"[{_card_title(card)}]({card})" if card else "(no card)"
+        rows.append(f"| `{cls.name}` | [`{cls.func}`][diversity.{cls.func}] | {_direction(cls)} | {_input(cls)} | "
+                    f"{link} |")
+    return "\n".join([
+        "# Metric cards", "",
+        "One card per metric (families that share a definition share a card). Every card follows the same "
+        "template: what it measures, the exact definition, direction and range, what it depends on (tokenizer, "
+        "embedding model), sensitivity to sample size and length, undefined cases, how other implementations "
+        "differ, values from papers we reproduce, and the BibTeX from the single citation source; the section "
+        "*From the code* at the end of each card (formula, signature keys, references) is generated from the "
+        "library at build time.", "",
+        f"This table lists every registered metric ({sum(map(len, cards.values()))}, from "
+        "`diversity.core.registry.metric_classes()`); `diversity metrics` prints the same from the shell.", "",
+        *rows, ""])
+
+
+_TITLES: dict[str, str] = {}
+_CARDS: dict[str, list] = {}
+
+
+def _card_title(card: str) -> str:
+    return _TITLES.get(card, card[:-3])
+
+
+def card_section(classes: list, card_text: str) -> str:
+    """The generated section appended to a metric card."""
+    from diversity.core.signature import KEYS
+    from diversity.report.citations import CITATIONS
+
+    d = _diversity()
+    out = ["", "## From the code", "",
+           "*Generated when this site was built, from the registry, the docstrings, the signatures and the "
+           "citation source of the library.*", ""]
+    rows = ["| metric (spec name) | function | class | direction | computed from |", "|---|---|---|---|---|"]
+    for cls in classes:
+        rows.append(f"| `{cls.name}` | [`diversity.{cls.func}`][diversity.{cls.func}] | "
+                    f"[`{cls.__name__}`][diversity.{cls.__name__}] | {_direction(cls)} | {_input(cls)} |")
+    out += rows + [""]
+    done = set()
+    for cls in classes:
+        if cls.func in done:
+            continue
+        done.add(cls.func)
+        out += [f"### Definition in `diversity.{cls.func}`", "", _description(getattr(d, cls.func).__doc__), ""]
+    out += ["### Signature keys", "",
+            "The signature of each metric's default spec on a small example with precomputed embeddings "
+            "(with the default model, `emb:` names the model and the hash of its weights, followed by `maxlen:`; "
+            "a confidence interval adds `ci:` and `seed:`, and comparisons add `len:`, `sub:` and `gate:` when "
+            "they apply):", ""]
+    keys: list[str] = []
+    for cls in classes:
+        sig = example_signature(cls)
+        if sig:
+            out += ["```", sig, "```", ""]
+            keys += [k.split(":", 1)[0] for k in sig.split("|")[1:] if k.split(":", 1)[0] not in keys]
+    out += ["| key | records |", "|---|---|"] + [f"| `{k}` | {KEYS.get(k, '(undeclared)')} |" for k in keys] + [""]
+    refs = [k for cls in classes for k in cls.references]
+    refs = list(dict.fromkeys(refs))
+    missing = [k for k in refs if CITATIONS[k] not in card_text]
+    out += ["### References", "",
+            "Citation keys: " + ", ".join(f"`{k}`" for k in refs) + ". "
+            + ("The BibTeX above is the library's single citation source (`diversity.report.citations`; a test "
+               "checks every card against it); `diversity cite " + classes[0].name.replace("{n}", "2")
+               .replace("{measure}", "entropy") + "` prints it."
+               if not missing else "BibTeX from the library's single citation source "
+               "(`diversity.report.citations`) for those the card does not show:"), ""]
+    for k in missing:
+        out += ["```bibtex", CITATIONS[k], "```", ""]
+    return "\n".join(out)
+
+
+def citing_page() -> str:
+    from diversity.cli import main
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(["cite", "--all"])
+    if rc:
+        log.warning("`diversity cite --all` exited with %s", rc)
+    cff = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
+    return "\n".join([
+        "# Citing", "",
+        "Cite the papers of the metrics you report (each [metric card](metrics/index.md) gives their BibTeX) and "
+        "the library version that every signature ends with (`v:`).", "",
+        "## The library", "",
+        "`CITATION.cff` in the repository root (GitHub shows it as \"Cite this repository\"):", "",
+        "```yaml", cff.rstrip(), "```", "",
+        "## Every metric: `diversity cite --all`", "",
+        "The output of `diversity cite --all` when this site was built (the report folder of `diversity report` "
+        "writes the entries of the metrics it used to `citations.bib`; `Comparison.cite()` returns them):", "",
+        "```bibtex", buf.getvalue().rstrip(), "```", ""])
+
+
+# ---- the tutorial -----------------------------------------------------------------------------------------------
+
+def _sources_hash(nb_bytes: bytes) -> str:
+    h = hashlib.sha256(nb_bytes)
+    h.update(sys.version.encode())
+    for p in sorted((ROOT / "src" / "diversity").rglob("*")):
+        if p.is_file() and "__pycache__" not in p.parts:
+            h.update(str(p.relative_to(ROOT)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:20]
+
+
+def execute_tutorial(src: Path) -> Path:
+    """Run the notebook top to bottom (nbclient); the folder of the executed copy (cached by content)."""
+    import shutil
+
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    raw = src.read_bytes()
+    folder = CACHE / f"tutorial-{_sources_hash(raw)}"
+    if (folder / TUTORIAL).exists() and not os.environ.get("DIVERSITY_DOCS_EXECUTE"):
+        log.info("tutorial: executed copy from %s", folder.relative_to(ROOT))
+        return folder
+    nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    start = time.perf_counter()
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=False,
+                            resources={"metadata": {"path": str(ROOT)}})
+    try:
+        client.execute()
+    except CellExecutionError as e:
+        log.warning("tutorial.ipynb: a cell failed:\n%s", e)
+        return src.parent
+    for old in CACHE.glob("tutorial-*"):
+        shutil.rmtree(old, ignore_errors=True)
+    folder.mkdir(parents=True)
+    nbformat.write(nb, str(folder / TUTORIAL))
+    log.info("tutorial: executed in %.1f s", time.perf_counter() - start)
+    return folder
+
+
+# ---- MkDocs events ----------------------------------------------------------------------------------------------
+
+def nav_files(nav) -> list[str]:
+    """Every file named in a nav (as in mkdocs.yml), in order."""
+    out: list[str] = []
+    for item in nav or []:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            for value in item.values():
+                out += nav_files(value) if isinstance(value, list) else [value]
+    return out
+
+
+def _nav_titles(nav) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for item in nav or []:
+        if isinstance(item, dict):
+            for title, value in item.items():
+                out += _nav_titles(value) if isinstance(value, list) else [(title, value)]
+    return out
+
+
+def complete_nav(nav: list, docs_dir: Path) -> list:
+    """The nav with every page of docs/ that it does not list under "More" (so each page is reachable)."""
+    listed = set(nav_files(nav))
+    missing = [p.relative_to(docs_dir).as_posix() for p in sorted(docs_dir.rglob("*.md"))
+               if p.relative_to(docs_dir).parts[0] != "gen" and p.relative_to(docs_dir).as_posix() not in listed]
+    if not missing:
+        return nav
+    more = []
+    for path in missing:
+        first = (docs_dir / path).read_text(encoding="utf-8").splitlines()[:1] or [path]
+        more.append({first[0].lstrip("# ").strip() or path: path})
+    log.info("pages not in the nav of mkdocs.yml, listed under More: %s", ", ".join(missing))
+    cut = next((i for i, item in enumerate(nav) if isinstance(item, dict) and "Performance" in item), len(nav))
+    return nav[:cut] + [{"More": more}] + nav[cut:]
+
+
+def on_config(config):
+    config["nav"] = complete_nav(config["nav"], Path(config["docs_dir"]))
+    return config
+
+
+@event_priority(50)  # before mkdocs-jupyter, which turns the (executed) notebook into a page
+def on_files(files: Files, config) -> Files:
+    docs_dir = Path(config["docs_dir"])
+    cards = metric_cards(docs_dir)
+    nav_titles = {path: title for title, path in _nav_titles(config["nav"])}
+    for card in cards:
+        first = (docs_dir / "metrics" / card).read_text(encoding="utf-8").splitlines()[0]
+        _TITLES[card] = nav_titles.get(f"metrics/{card}") or first.lstrip("# ").strip()
+    generated = dict(api_pages())
+    generated["metrics/index.md"] = metrics_index(cards)
+    generated["citing.md"] = citing_page()
+    for path, content in generated.items():
+        if files.get_file_from_path(path) is not None:
+            log.warning("docs/%s exists but is generated at build time: remove it", path)
+            continue
+        files.append(File.generated(config, path, content=content))
+
+    spec = importlib.util.find_spec("mathjax")
+    mathjax = Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5" / "tex-svg.js" \
+        if spec and spec.submodule_search_locations else None
+    if mathjax is None or not mathjax.is_file():
+        log.warning("MathJax not found: pip install django-static-mathjax (in the docs and test extras)")
+    else:
+        files.append(File.generated(config, "assets/mathjax/tex-svg.js", abs_src_path=str(mathjax)))
+
+    nb = files.get_file_from_path(TUTORIAL)
+    if nb is None:
+        log.warning("docs/%s is missing", TUTORIAL)
+    else:
+        folder = execute_tutorial(Path(nb.abs_src_path))
+        files.remove(nb)  # a plain File (not File.generated), so that mkdocs-jupyter can wrap it
+        files.append(File(TUTORIAL, src_dir=str(folder), dest_dir=config["site_dir"],
+                          use_directory_urls=config["use_directory_urls"]))
+    _CARDS.clear()
+    _CARDS.update(cards)
+    return files
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    src = page.file.src_uri
+    if src == "signatures.md":
+        from diversity.core.signature import keys_table
+
+        table = keys_table()
+        pattern = re.compile(r"^\| key \| records \|\n(?:\|.*\|\n?)+", re.M)
+        if not pattern.search(markdown):
+            log.warning("signatures.md: no key table found to generate")
+            return markdown
+        current = pattern.search(markdown).group(0).rstrip("\n")
+        if current != table:
+            log.warning("signatures.md: the key table differs from diversity.core.signature.keys_table(); "
+                        "paste the generated one")
+        return pattern.sub(lambda m: table + "\n", markdown, count=1)
+    if src.startswith("metrics/") and src != "metrics/index.md":
+        classes = _CARDS.get(Path(src).name, [])
+        if classes:
+            return markdown.rstrip("\n") + "\n" + card_section(classes, markdown)
+    return markdown
+
+
+_NB_MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
+
+
+def on_page_content(html: str, page, config, files) -> str:
+    if page.file.src_uri == TUTORIAL:
+        # nbconvert adds MathJax 2 from a CDN; the site's own MathJax 3 (offline) typesets the page
+        html = _NB_MATHJAX.sub("", html)
+    return html
