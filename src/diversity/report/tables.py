@@ -46,7 +46,7 @@ def score_table(results: Mapping[str, Any], fmt: str, title: str | None = None) 
         for row in rows:
             ci = f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]" if row["ci_low"] is not None else ""
             out.append(f"| {row['metric']} | {_fmt(row['value'])} | {ci} | {row['more_diverse']} | "
-                       f"`{row['signature']}` |")
+                       f"`{row['signature'].replace('|', chr(92) + '|')}` |")
         return "\n".join(out)
     if fmt == "latex":
         out = ["\\begin{tabular}{lrrl}", "\\toprule", f"Metric & Value & {level_tex} CI & More diverse \\\\", "\\midrule"]
