@@ -244,7 +244,7 @@ def test_lone_surrogates_in_records_and_frames_name_the_field(tmp_path):
         load_records(p)
     pd = pytest.importorskip("pandas")
     with pytest.raises(SampleFileError, match=r"<DataFrame> row 1: completion has a lone surrogate"):
-        load_samples(pd.DataFrame({"prompt": ["p", "p"], "completion": ["a", "b\udc80"]}))
+        load_samples(pd.DataFrame({"prompt": ["p", "p"], "completion": ["a", "b\udc80"]}, dtype=object))  # pyarrow strings refuse it
 
 
 # -- CSV edge cases -----------------------------------------------------------------------------------------------
