@@ -27,7 +27,7 @@ from .metrics.clusters import SemanticClusters, SemanticEntropy, semantic_cluste
 from .metrics.effective import (EffectiveSemanticDiversity, NoveltyUtility, effective_semantic_diversity,
                                 novelty_utility)
 from .metrics.lexical import EAD, Distinct, NgramEntropy, distinct_n, ead, ngram_entropy
-from .metrics.model_based import TokenEntropy, token_entropy
+from .metrics.model_based import BranchingFactor, TokenEntropy, branching_factor, token_entropy
 from .metrics.overlap import Homogenization, SelfBLEU, homogenization, self_bleu
 from .metrics.refusal import RefusalRate, refusal_rate
 from .metrics.richness import MATTR, mattr
@@ -61,7 +61,7 @@ __all__ = [
     "semantic_clusters", "semantic_entropy",
     "MeanPairwiseDistance", "CentroidDistance", "RemoteClique", "Chamfer", "VendiScore",
     "SemanticClusters", "SemanticEntropy",
-    "attribute_diversity", "AttributeDiversity", "hill_number", "token_entropy", "TokenEntropy",
+    "attribute_diversity", "AttributeDiversity", "hill_number", "token_entropy", "TokenEntropy", "branching_factor", "BranchingFactor",
     "refusal_rate", "RefusalRate", "effective_semantic_diversity", "EffectiveSemanticDiversity", "novelty_utility",
     "NoveltyUtility",
     "score", "available_metrics", "from_spec", "register", "Metric", "Accumulator",

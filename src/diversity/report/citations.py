@@ -74,6 +74,11 @@ CITATIONS: dict[str, str] = {
   author={Mohammadi, Behnam},
   journal={arXiv preprint arXiv:2406.05587}, year={2024}
 }""",
+    "yang2025branching": """@article{yang2025branching,
+  title={How Alignment Shrinks the Generative Horizon},
+  author={Yang, Chenghao and Holtzman, Ari},
+  journal={arXiv preprint arXiv:2506.17871}, year={2025}
+}""",
     "gehrmann2021gem": """@inproceedings{gehrmann2021gem,
   title={The {GEM} Benchmark: Natural Language Generation, its Evaluation and Metrics},
   author={Gehrmann, Sebastian and others},
