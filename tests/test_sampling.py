@@ -220,3 +220,46 @@ def test_openai_chat_endpoint_and_errors(server, tmp_path):
                                             "ConnectionRefusedError"):
         OpenAIBackend("http://127.0.0.1:9/v1", "served", chat=True, retries=1, retry_delay=0,
                       timeout=2).generate("x", cfg, 0)
+
+
+# ---- forced prefixes (perturbation experiments) --------------------------------------
+
+def test_forced_prefix_is_in_the_context(backend):
+    cfg = DecodingConfig(k=2, max_new_tokens=3, seed=3, top_logprobs=5, chat_template=False,
+                         base_template="{prompt}")
+    plain = backend.generate("the cat", cfg, 11)
+    forced = backend.generate("the cat", cfg, 11, prefix=" big red log")
+    # the first generated position's distribution is the model's next-token distribution after the prefix
+    ids = backend.tokenizer("the cat big red log", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        logp = torch.log_softmax(backend.model(ids).logits[0, -1].float(), dim=-1)
+    expected = [round(float(v), 5) for v in torch.topk(logp, 5).values]
+    assert forced[0].top_logprobs[0] == pytest.approx(expected, abs=2e-5)
+    assert plain[0].top_logprobs[0] != pytest.approx(forced[0].top_logprobs[0], abs=1e-3)
+    # the generations hold the continuation only
+    assert not any(g.text.lstrip().startswith("big red log") for g in forced)
+
+
+def test_forced_prefix_rows_and_resume(backend, tmp_path):
+    cfg = DecodingConfig(k=2, max_new_tokens=4, seed=5)
+    prompts = [Prompt("p1", "the cat"), Prompt("p1/prefix", "the cat", prefix=" big red")]
+    out = sample_to_jsonl(backend, prompts, tmp_path / "f.jsonl", cfg, progress=False)
+    r = rows(out)
+    assert ["prefix" in x for x in r] == [False, False, True, True] and r[2]["prefix"] == " big red"
+    again = sample_to_jsonl(backend, prompts, out, cfg, progress=False)  # complete: nothing re-sampled
+    assert rows(again) == r
+    other = [prompts[0], Prompt("p1/prefix", "the cat", prefix=" a dog")]
+    with pytest.raises(ResumeError, match=r"f.jsonl:3: prompt 'p1/prefix' was sampled with the forced prefix "
+                                          r"' big red', this run forces ' a dog'"):
+        sample_to_jsonl(backend, other, out, cfg, progress=False)
+    (tmp_path / "prompts.jsonl").write_text('{"id": "a", "prompt": "x", "prefix": " y"}\n{"id": "b", "prompt": "z"}\n')
+    assert [p.prefix for p in load_prompts(tmp_path / "prompts.jsonl")] == [" y", ""]
+
+
+def test_forced_prefix_on_an_endpoint(server):
+    cfg = DecodingConfig(k=1, max_new_tokens=8, seed=1)
+    OpenAIBackend(server, "served", chat=False).generate("the cat", cfg, 0, prefix=" Once upon")
+    path, body = Handler.requests[-1]
+    assert path == "/v1/completions" and body["prompt"] == "Question: the cat\nAnswer: Once upon"
+    with pytest.raises(ValueError, match="forced prefix needs the completions endpoint"):
+        OpenAIBackend(server, "served", chat=True).generate("the cat", cfg, 0, prefix=" Once upon")

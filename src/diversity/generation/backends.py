@@ -74,9 +74,11 @@ class TransformersBackend:
                                                       add_generation_prompt=True)
         return config.base_template.format(prompt=prompt)
 
-    def generate(self, prompt: str, config: DecodingConfig, seed: int) -> list[Generation]:
+    def generate(self, prompt: str, config: DecodingConfig, seed: int, *, prefix: str = "") -> list[Generation]:
+        """``config.k`` samples for ``prompt``; ``prefix`` is forced: appended to the rendered prompt
+        (tokenized with it) so that the model continues it; the generations hold the continuation."""
         torch = self._torch
-        text = self.render(prompt, config)
+        text = self.render(prompt, config) + prefix
         enc = self.tokenizer([text] * config.k, return_tensors="pt", add_special_tokens=not self._use_chat(config))
         enc = {k: v.to(self.device) for k, v in enc.items()}
         tok = self.tokenizer
@@ -257,7 +259,12 @@ class OpenAIBackend:
                                 f"{_server_message(raw)!r}", url=url, status=status, attempts=attempt)
         return obj
 
-    def generate(self, prompt: str, config: DecodingConfig, seed: int) -> list[Generation]:
+    def generate(self, prompt: str, config: DecodingConfig, seed: int, *, prefix: str = "") -> list[Generation]:
+        """``config.k`` samples for ``prompt``. A forced ``prefix`` needs the completions endpoint
+        (``chat=False``): it is appended to the prompt text, and the generations hold the continuation."""
+        if prefix and self.chat:
+            raise ValueError(f"{self.model_id}: a forced prefix needs the completions endpoint (chat=False): a chat "
+                             "endpoint cannot be made to continue a given start of the answer portably.")
         body: dict[str, Any] = {"model": self.model_id, "n": config.k, "temperature": config.temperature,
                                 "top_p": config.top_p, "max_tokens": config.max_new_tokens, "seed": seed}
         if self.chat:
@@ -267,7 +274,7 @@ class OpenAIBackend:
                 body["logprobs"], body["top_logprobs"] = True, config.top_logprobs
         else:
             route = "/completions"
-            body["prompt"] = config.base_template.format(prompt=prompt)
+            body["prompt"] = config.base_template.format(prompt=prompt) + prefix
             if config.stop:
                 body["stop"] = list(config.stop)
             if config.top_logprobs:

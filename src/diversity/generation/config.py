@@ -71,9 +71,15 @@ class DecodingConfig:
 
 @dataclass(frozen=True)
 class Prompt:
+    """A prompt to sample; ``prefix`` (optional) is a forced start of every
+    completion: it is appended to the rendered prompt, the model continues
+    it, and the stored completion is the continuation alone (the row records
+    the prefix). Perturbation experiments (attractor states) use it."""
+
     id: str
     text: str
     task: str = "open"
+    prefix: str = ""
 
 
 @dataclass
@@ -127,6 +133,8 @@ class Backend(Protocol):
     def prompt_format(self, config: DecodingConfig) -> str: ...
 
     def generate(self, prompt: str, config: DecodingConfig, seed: int) -> list[Generation]: ...
+    # backends that support forced prefixes also take ``prefix: str`` (keyword): the start of every
+    # completion, appended to the rendered prompt; the generations hold the continuation only
 
 
 def _clip(text: str, n: int = 300) -> str:

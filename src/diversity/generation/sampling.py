@@ -3,7 +3,9 @@
 One row per completion: ``prompt_id``, ``task``, ``prompt``, ``completion``,
 ``model``, ``settings``, ``sample_index``, ``finish_reason`` and, when asked,
 ``top_logprobs`` (the top-n log-probabilities of the model's next-token
-distribution at every generated position, for :func:`diversity.token_entropy`).
+distribution at every generated position, for :func:`diversity.token_entropy`)
+and, for a prompt with a forced ``prefix``, ``prefix`` (the completion is then
+the continuation after it).
 ``settings`` is a fingerprint of everything that changes what is sampled (the
 model id, the :class:`DecodingConfig` and the prompt format; see
 :func:`settings_fingerprint`). Those settings themselves, the library version
@@ -23,7 +25,7 @@ writes what an uninterrupted one would have. Before sampling, every existing
 row is read and checked; rows on disk are never rewritten:
 
 - a row's ``settings`` must equal this run's fingerprint and its ``prompt``
-  must equal this run's text for its id; rows without a fingerprint (written
+  (and ``prefix``) must equal this run's text (and prefix) for its id; rows without a fingerprint (written
   by diversity 0.1) must be vouched for by a sidecar with this run's
   settings. Otherwise :class:`ResumeError` names the file, the line and,
   when the sidecar can tell, the setting that differs;
@@ -74,7 +76,8 @@ __all__ = ["sample_to_jsonl", "load_prompts", "read_meta"]
 
 
 def load_prompts(path: Union[str, os.PathLike]) -> list[Prompt]:
-    """Prompts from JSONL rows ``{"id": ..., "prompt": ..., "task": ...}`` (ids must be unique)."""
+    """Prompts from JSONL rows ``{"id": ..., "prompt": ..., "task": ..., "prefix": ...}`` (ids must be
+    unique; ``task`` and ``prefix``, a forced start of the completions, are optional)."""
     prompts, seen = [], set()
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
@@ -82,7 +85,8 @@ def load_prompts(path: Union[str, os.PathLike]) -> list[Prompt]:
                 continue
             try:
                 row = json.loads(line)
-                p = Prompt(str(row["id"]), str(row["prompt"]), str(row.get("task", "open")))
+                p = Prompt(str(row["id"]), str(row["prompt"]), str(row.get("task", "open")),
+                           str(row.get("prefix", "") or ""))
             except (json.JSONDecodeError, KeyError, TypeError) as e:
                 raise ValueError(f"{path}:{lineno}: a prompt row needs 'id' and 'prompt' ({e})") from None
             if p.id in seen:
@@ -161,7 +165,7 @@ class _Scan:
 
 
 def _scan(out: Path, config: DecodingConfig, current: dict[str, Any], fp: str, texts: dict[str, str],
-          sidecar: dict | None, sidecar_state: str) -> _Scan:
+          sidecar: dict | None, sidecar_state: str, prefixes: dict[str, str] | None = None) -> _Scan:
     """Check every existing row against this run; read only, raises :class:`ResumeError`."""
     scan = _Scan()
     if not out.exists():
@@ -214,6 +218,11 @@ def _scan(out: Path, config: DecodingConfig, current: dict[str, Any], fp: str, t
                 raise ResumeError(f"{at}: prompt {row['prompt_id']!r} has another text in the file "
                                   f"({_clip(row['prompt'], 80)!r}) than in this run ({_clip(text, 80)!r}); "
                                   "write to a new file instead of mixing prompts.")
+            prefix = (prefixes or {}).get(row["prompt_id"])
+            if prefix is not None and row.get("prefix", "") != prefix:
+                raise ResumeError(f"{at}: prompt {row['prompt_id']!r} was sampled with the forced prefix "
+                                  f"{str(row.get('prefix', ''))[:80]!r}, this run forces "
+                                  f"{prefix[:80]!r}; write to a new file instead of mixing prefixes.")
             lines[key] = lineno
             scan.done.setdefault(key[0], set()).add(key[1])
             scan.n_rows += 1
@@ -255,16 +264,17 @@ def sample_to_jsonl(backend: Backend, prompts: Iterable[Prompt], out: Union[str,
     out = Path(out)
     prompts = list(prompts)
     texts: dict[str, str] = {}
+    prefixes: dict[str, str] = {}
     for p in prompts:
         if p.id in texts:
             raise ValueError(f"duplicate prompt id {p.id!r}: every prompt needs its own id")
-        texts[p.id] = p.text
+        texts[p.id], prefixes[p.id] = p.text, p.prefix
     fmt = backend.prompt_format(config)
     current = _settings(backend.model_id, config, fmt)
     fp = settings_fingerprint(backend.model_id, config, fmt)
     mp = _meta_path(out)
     sidecar, sidecar_state = _read_sidecar(mp)
-    scan = _scan(out, config, current, fp, texts, sidecar, sidecar_state)
+    scan = _scan(out, config, current, fp, texts, sidecar, sidecar_state, prefixes)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     if scan.tail:
@@ -304,7 +314,9 @@ def sample_to_jsonl(backend: Backend, prompts: Iterable[Prompt], out: Union[str,
             if not missing:
                 continue
             t0 = time.perf_counter()
-            gens = backend.generate(p.text, config, prompt_seed(config.seed, p.id))
+            seed = prompt_seed(config.seed, p.id)
+            gens = (backend.generate(p.text, config, seed, prefix=p.prefix) if p.prefix
+                    else backend.generate(p.text, config, seed))
             if len(gens) != k:
                 raise ValueError(f"{backend.model_id}: the backend returned {len(gens)} completions, expected k={k}")
             lines = []
@@ -312,6 +324,8 @@ def sample_to_jsonl(backend: Backend, prompts: Iterable[Prompt], out: Union[str,
                 g = gens[i]
                 row = {"prompt_id": p.id, "task": p.task, "prompt": p.text, "completion": g.text,
                        "model": backend.model_id, "settings": fp, "sample_index": i, "finish_reason": g.finish_reason}
+                if p.prefix:
+                    row["prefix"] = p.prefix
                 if g.top_logprobs is not None:
                     row["top_logprobs"] = g.top_logprobs
                 lines.append(json.dumps(row, ensure_ascii=False) + "\n")
