@@ -101,8 +101,10 @@ def _api_page(name: str, obj) -> str:
     classes = set(metric_classes())
     funcs = {c.func for c in classes}
     module = getattr(obj, "__module__", "") or ""
-    if name in funcs:
-        return "api/metrics.md"
+    if name in funcs or (module == "diversity.metrics.attractor" and not isinstance(obj, type)):
+        return "api/metrics.md"  # attractor_strength compares two sets per prompt: not a registered metric
+    if module == "diversity.metrics.attractor":
+        return "api/results.md"
     if obj in classes:
         return "api/metric-classes.md"
     if module.startswith(("diversity.core.evaluate", "diversity.core.registry", "diversity.core.metric",
@@ -128,7 +130,7 @@ def api_layout() -> dict[str, list[str]]:
     for name in d.__all__:
         if name != "__version__":
             pages[_api_page(name, getattr(d, name))].append(name)
-    pages["api/metrics.md"].sort(key=lambda n: order[n])
+    pages["api/metrics.md"].sort(key=lambda n: order.get(n, len(order)))
     return pages
 
 
@@ -262,6 +264,10 @@ def metrics_index(cards: dict[str, list]) -> str:
         link = f"[{_card_title(card)}]({card})" if card else "(no card)"
         rows.append(f"| `{cls.name}` | [`{cls.func}`][diversity.{cls.func}] | {_direction(cls)} | {_input(cls)} | "
                     f"{link} |")
+    for card, (func, _, _) in FUNCTION_CARDS.items():  # outside the registry: two sets per prompt
+        name = card[:-3]
+        rows.append(f"| `{name}` (not in the registry) | [`{func}`][diversity.{func}] | lower = more diverse | "
+                    f"embeddings of two sets per prompt (unperturbed, perturbed) | [{_card_title(card)}]({card}) |")
     return "\n".join([
         "# Metric cards", "",
         "One card per metric (families that share a definition share a card). Every card follows the same "
@@ -325,6 +331,40 @@ def card_section(classes: list, card_text: str) -> str:
                .replace("{measure}", "entropy") + "` prints it."
                if not missing else "BibTeX from the library's single citation source "
                "(`diversity.report.citations`) for those the card does not show:"), ""]
+    for k in missing:
+        out += ["```bibtex", CITATIONS[k], "```", ""]
+    return "\n".join(out)
+
+
+def _attractor_example(d):
+    import numpy as np
+
+    u, p = np.array([[1.0, 0.0], [0.99, 0.14], [0.0, 1.0]]), np.array([[1.0, 0.05], [-1.0, 0.0]])
+    return d.attractor_strength(embeddings=({"x": u}, {"x": p}), perturbation="prefix", position=0, size=8)
+
+
+# cards of public functions that are not registered metrics (they take two sets per prompt):
+# card -> (function, citation keys, a small example that returns a result with a signature)
+FUNCTION_CARDS = {"attractor-strength.md": ("attractor_strength", ("mohammadi2024creativity",), _attractor_example)}
+
+
+def function_card_section(card: str, card_text: str) -> str:
+    """The generated section of a card that documents a function outside the registry."""
+    from diversity.core.signature import KEYS
+    from diversity.report.citations import CITATIONS
+
+    d = _diversity()
+    func, refs, example = FUNCTION_CARDS[card]
+    sig = str(example(d).signature)
+    keys = [k.split(":", 1)[0] for k in sig.split("|")[1:]]
+    out = ["", "## From the code", "",
+           "*Generated when this site was built, from the docstring, the signature and the citation source of "
+           "the library.*", "", f"### Definition in `diversity.{func}`", "",
+           _description(getattr(d, func).__doc__), "", "### Signature keys", "",
+           "The signature on a small example with precomputed embeddings:", "", "```", sig, "```", "",
+           "| key | records |", "|---|---|"] + [f"| `{k}` | {KEYS.get(k, '(undeclared)')} |" for k in keys] + [""]
+    missing = [k for k in refs if CITATIONS[k] not in card_text]
+    out += ["### References", "", "Citation keys: " + ", ".join(f"`{k}`" for k in refs) + ".", ""]
     for k in missing:
         out += ["```bibtex", CITATIONS[k], "```", ""]
     return "\n".join(out)
@@ -495,6 +535,8 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         classes = _CARDS.get(Path(src).name, [])
         if classes:
             return markdown.rstrip("\n") + "\n" + card_section(classes, markdown)
+        if Path(src).name in FUNCTION_CARDS:
+            return markdown.rstrip("\n") + "\n" + function_card_section(Path(src).name, markdown)
     return markdown
 
 

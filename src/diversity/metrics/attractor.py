@@ -1,0 +1,272 @@
+r"""Attractor strength: how often generations pushed off course come back to
+the outputs the model gives when left alone (the "attractor states" of
+arXiv 2406.05587, as a number).
+
+For each prompt there are two sets: ``unperturbed`` completions (sampled
+normally) and ``perturbed`` ones (sampled after a perturbation of the
+generation: a forced prefix from another prompt's completion, a random token
+at some position, an off-distribution first sentence; see
+:class:`diversity.generation.Prompt` ``prefix``). The unperturbed
+completions are clustered exactly as :func:`diversity.semantic_clusters`
+does; a perturbed continuation *returns* when it would join one of those
+clusters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Hashable, Mapping
+
+import numpy as np
+
+from .._version import __version__
+from ..core.corpus import Corpus
+from ..core.data import as_array_groups, as_groups
+from ..core.errors import InvalidParameterError
+from ..core.result import ConfidenceInterval
+from ..core.signature import Signature
+from ..stats.bootstrap import bootstrap_mean_ci
+from ..stats.seeding import canonical_order
+from ._geometry import cluster_labels
+
+__all__ = ["AttractorResult", "attractor_strength", "returns_to_clusters"]
+
+_LINKAGES = ("average", "complete", "single")
+
+
+@dataclass(frozen=True)
+class AttractorResult:
+    """Attractor strength of one model on a set of prompts.
+
+    Attributes
+    ----------
+    value : float
+        Mean over prompts of the return rate R(x) (higher = a stronger
+        attractor = *less* diverse).
+    per_group, groups : tuple
+        R(x) per prompt, with the prompt keys.
+    chance_rate : float
+        Mean over prompts of R0(x), the leave-one-out return rate of the
+        unperturbed completions themselves (what R(x) is read against: a
+        model whose own samples rarely join each other's clusters cannot
+        return often either).
+    nearest_similarity : float
+        Mean over prompts of the mean, over perturbed continuations, of the
+        cosine similarity to the nearest unperturbed completion.
+    per_group_similarity : tuple
+        That similarity per prompt.
+    ci : ConfidenceInterval or None
+        Bootstrap interval of ``value`` over prompts (2 prompts or more).
+    signature : Signature
+    n_unperturbed, n_perturbed : int
+    """
+
+    value: float
+    per_group: tuple[float, ...]
+    groups: tuple[Hashable, ...]
+    chance_rate: float
+    nearest_similarity: float
+    per_group_similarity: tuple[float, ...]
+    signature: Signature
+    n_unperturbed: int
+    n_perturbed: int
+    ci: ConfidenceInterval | None = None
+    higher_is_more_diverse: bool = False
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        ci = f" [{self.ci.low:.4g}, {self.ci.high:.4g}]" if self.ci else ""
+        return (f"<attractor-strength = {self.value:.4g}{ci} (chance {self.chance_rate:.4g}, nearest similarity "
+                f"{self.nearest_similarity:.4g}); {self.signature}>")
+
+
+def _linkage_distance(d: np.ndarray, labels: np.ndarray, n_clusters: int, linkage: str) -> np.ndarray:
+    """Distance from each row's item to each cluster under ``linkage``: (rows, clusters)."""
+    out = np.empty((d.shape[0], n_clusters))
+    for c in range(n_clusters):
+        block = d[:, labels == c]
+        out[:, c] = block.mean(axis=1) if linkage == "average" else (
+            block.max(axis=1) if linkage == "complete" else block.min(axis=1))
+    return out
+
+
+def returns_to_clusters(reference: np.ndarray, probes: np.ndarray, threshold: float, linkage: str) -> np.ndarray:
+    """For unit vectors ``probes``, whether each would join one of the clusters of
+    the unit vectors ``reference`` (agglomerative, cosine distance, ``linkage``,
+    stopping at ``threshold``): its ``linkage`` distance to some cluster is at
+    most ``threshold``."""
+    labels = cluster_labels(reference, threshold, linkage)
+    d = np.clip(1.0 - probes @ reference.T, 0.0, 2.0)
+    return (_linkage_distance(d, labels, int(labels.max()) + 1, linkage) <= threshold).any(axis=1)
+
+
+def _unit(x: np.ndarray, what: str) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1)
+    if (norms == 0).any():
+        raise ValueError(f"{what}: row {int(np.flatnonzero(norms == 0)[0])} is a zero vector; cosine similarity is "
+                         "undefined for it.")
+    return x / norms[:, None]
+
+
+def _sets(data: Any, embeddings: Any, name: str, embedder: Any) -> tuple[tuple, list[np.ndarray], list[tuple]]:
+    if embeddings is not None:
+        groups, arrays = as_array_groups(embeddings, f"embeddings[{name!r}]")
+        return groups.keys, [_unit(a, f"embeddings[{name!r}][{k!r}]") for k, a in zip(groups.keys, arrays)], \
+            [("emb", "precomputed")]
+    groups = as_groups(data, name=name)
+    from .semantic import VectorMetric
+
+    corpus = Corpus(groups.keys, groups.sizes, tokenizer=None,  # type: ignore[arg-type]
+                    texts=[t for s in groups.sets for t in s],
+                    embedder_factory=(lambda: embedder) if embedder is not None else VectorMetric.default_embedder)
+    u = corpus.unit_embeddings
+    return groups.keys, [u[corpus.offsets[g]:corpus.offsets[g + 1]] for g in range(corpus.n_groups)], \
+        corpus.embedding_fields()
+
+
+def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embeddings: Any = None,
+                       embedder: Any = None, threshold: float = 0.25, linkage: str = "average",
+                       perturbation: str = "unspecified", position: int | None = None, size: int | None = None,
+                       confidence_level: float = 0.95, n_resamples: int = 10_000, method: str = "percentile",
+                       random_state: int = 0) -> AttractorResult:
+    r"""Attractor strength: the fraction of perturbed continuations that return
+    to the clusters of the unperturbed completions.
+
+    For a prompt x, let :math:`U_x` be the unit embeddings of its k
+    unperturbed completions and :math:`C_1..C_c` their clusters
+    (agglomerative clustering, cosine distance :math:`d = 1 - \cos`,
+    ``linkage``, merging stops at ``threshold``: the clusters of
+    :func:`diversity.semantic_clusters`). A perturbed continuation p
+    *returns* when :math:`\min_j D(p, C_j) \le` ``threshold``, where D is the
+    linkage distance from p to a cluster (``average``: the mean of
+    :math:`d(p, u)` over the cluster's members; ``complete``: the largest;
+    ``single``: the smallest), i.e. when the clustering would put p into an
+    existing cluster. With m perturbed continuations :math:`p_1..p_m`,
+
+    .. math:: R(x) = \frac{1}{m}\sum_{i=1}^{m} \mathbb{1}[p_i \text{ returns}],
+
+    and ``.value`` is the mean of R(x) over prompts. Higher means a stronger
+    attractor (the model goes back to the same few outputs whatever was
+    forced into it), i.e. *less* diverse.
+
+    Read it beside two numbers. The chance rate :math:`R_0(x)` is the same
+    rate for the unperturbed completions themselves, leave-one-out (each
+    :math:`u_i` against the clusters of the other k - 1): how often a fresh,
+    unperturbed sample lands in an existing cluster. The nearest similarity
+    is the mean over p of :math:`\max_{u \in U_x} \cos(p, u)`. An aligned
+    model with attractor states has R close to :math:`R_0` (it returns as
+    often as it repeats itself); a base model has both low. Computing R on
+    continuations cut at n tokens after the perturbation, for growing n,
+    gives the return curve.
+
+    Parameters
+    ----------
+    unperturbed, perturbed : completions per prompt
+        Mappings (or sequences) with the same prompts; every prompt needs at
+        least 2 unperturbed completions and 1 perturbed one.
+    embeddings : (unperturbed, perturbed) pair of embeddings per prompt, optional
+        Instead of texts (recorded as ``emb:precomputed``).
+    embedder : optional
+        Default all-MiniLM-L6-v2 (``emb:<model>@<weights hash>``).
+    threshold : float in (0, 2], default 0.25
+    linkage : {"average", "complete", "single"}, default "average"
+    perturbation : str, default "unspecified"
+        What was done to the generation (``prefix``, ``random-token``,
+        ``off-sentence``...); recorded as ``perturb:``.
+    position, size : int or None
+        Where the perturbation was applied (tokens into the generation) and
+        how large it was (tokens); recorded as ``pos:`` and ``size:``.
+    confidence_level, n_resamples, method, random_state
+        Bootstrap over prompts (``scipy.stats.bootstrap``), in the canonical
+        order of the prompt keys.
+
+    Returns
+    -------
+    AttractorResult
+
+    References
+    ----------
+    B. Mohammadi. Creativity Has Left the Chat: The Price of Debiasing
+    Language Models. 2024. arXiv:2406.05587 (attractor states, shown there
+    qualitatively; this number is the library's definition).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u = np.array([[1.0, 0.0], [0.99, 0.14], [0.0, 1.0]])    # two clusters
+    >>> p = np.array([[1.0, 0.05], [-1.0, 0.0]])                # one returns, one does not
+    >>> attractor_strength(embeddings=({"x": u}, {"x": p})).value
+    0.5
+    """
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0 < threshold <= 2:
+        raise InvalidParameterError(f"attractor_strength: the 'threshold' parameter must be in (0, 2], "
+                                    f"got {threshold!r}.")
+    if linkage not in _LINKAGES:
+        raise InvalidParameterError(f"attractor_strength: the 'linkage' parameter must be one of "
+                                    f"{', '.join(_LINKAGES)}, got {linkage!r}.")
+    for name, v in (("position", position), ("size", size)):
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+            raise InvalidParameterError(f"attractor_strength: the {name!r} parameter must be a non-negative int "
+                                        f"or None, got {v!r}.")
+    if not isinstance(perturbation, str) or not perturbation or any(c in perturbation for c in "|: "):
+        raise InvalidParameterError("attractor_strength: the 'perturbation' parameter must be a non-empty name "
+                                    f"without '|', ':' or spaces, got {perturbation!r}.")
+    if embeddings is not None:
+        if unperturbed is not None or perturbed is not None:
+            raise InvalidParameterError("attractor_strength takes texts or embeddings=(unperturbed, perturbed), "
+                                        "not both.")
+        if not (isinstance(embeddings, (tuple, list)) and len(embeddings) == 2):
+            raise InvalidParameterError("attractor_strength: embeddings= must be a pair (unperturbed, perturbed).")
+        (ku, u_sets, emb), (kp, p_sets, _) = (_sets(None, embeddings[0], "unperturbed", None),
+                                              _sets(None, embeddings[1], "perturbed", None))
+    else:
+        if unperturbed is None or perturbed is None:
+            raise InvalidParameterError("attractor_strength needs both unperturbed= and perturbed= completions.")
+        if embedder is None:
+            from .semantic import VectorMetric
+
+            embedder = VectorMetric.default_embedder()
+        (ku, u_sets, emb), (kp, p_sets, _) = (_sets(unperturbed, None, "unperturbed", embedder),
+                                              _sets(perturbed, None, "perturbed", embedder))
+    if set(ku) != set(kp) or len(ku) != len(kp):
+        missing = [k for k in ku if k not in set(kp)] or [k for k in kp if k not in set(ku)]
+        raise ValueError(f"attractor_strength: unperturbed and perturbed must cover the same prompts; "
+                         f"{missing[0]!r} is in one only.")
+    if u_sets[0].shape[1] != p_sets[0].shape[1]:
+        raise ValueError(f"attractor_strength: unperturbed embeddings have dimension {u_sets[0].shape[1]}, "
+                         f"perturbed ones {p_sets[0].shape[1]}.")
+    p_of = dict(zip(kp, p_sets))
+    rates, chance, sims = [], [], []
+    for key, u in zip(ku, u_sets):
+        if len(u) < 2:
+            raise ValueError(f"attractor_strength: prompt {key!r} has {len(u)} unperturbed completion; clusters to "
+                             "return to need at least 2.")
+        p = p_of[key]
+        rates.append(float(returns_to_clusters(u, p, threshold, linkage).mean()))
+        loo = [bool(returns_to_clusters(np.delete(u, i, axis=0), u[i:i + 1], threshold, linkage)[0])
+               for i in range(len(u))]
+        chance.append(float(np.mean(loo)))
+        sims.append(float(np.clip(p @ u.T, -1.0, 1.0).max(axis=1).mean()))
+    order = canonical_order(list(ku))
+    values = np.array(rates)[order]
+    ci = None
+    if len(values) >= 2:
+        ci = bootstrap_mean_ci(values, level=confidence_level, n_resamples=n_resamples, method=method,
+                               seed=random_state)
+    k = [len(u) for u in u_sets]
+    m = [len(p_of[key]) for key in ku]
+    fields: list[tuple[str, Any]] = [
+        ("thr", f"{threshold:g}"), ("link", linkage), ("dist", "cosine"), ("perturb", perturbation),
+        ("pos", "na" if position is None else position), ("size", "na" if size is None else size), *emb,
+        ("agg", "per-prompt-mean" if len(ku) > 1 else "none"),
+        ("k", str(min(k)) if min(k) == max(k) else f"{min(k)}-{max(k)}"),
+        ("m", str(min(m)) if min(m) == max(m) else f"{min(m)}-{max(m)}")]
+    if ci is not None:
+        fields += [("ci", f"{confidence_level:g}-{method}-{n_resamples}"), ("seed", random_state)]
+    return AttractorResult(
+        value=float(np.mean(values)), per_group=tuple(rates), groups=tuple(ku),
+        chance_rate=float(np.mean(np.array(chance)[order])), nearest_similarity=float(np.mean(np.array(sims)[order])),
+        per_group_similarity=tuple(sims), signature=Signature.build("attractor-strength", fields, __version__),
+        n_unperturbed=int(sum(k)), n_perturbed=int(sum(m)), ci=ci,
+        details={"per_group_chance_rate": tuple(chance)})

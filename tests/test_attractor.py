@@ -1,0 +1,109 @@
+"""Attractor strength: hand-computed return rates, chance rates and nearest
+similarities on constructed embeddings, every linkage, order invariance,
+the signature, bad input, and texts through the real default embedder."""
+
+import math
+import random
+
+import numpy as np
+import pytest
+
+import diversity
+from diversity.metrics.attractor import returns_to_clusters
+
+
+def unit_angles(*deg):
+    r = np.radians(deg)
+    return np.stack([np.cos(r), np.sin(r)], axis=1)
+
+
+# unperturbed: a tight cluster at 0-10 degrees and a single completion at 90 degrees
+U = unit_angles(0, 5, 10, 90)
+
+
+def test_hand_computed_return_rate_chance_and_similarity():
+    # returns: 3 (to the 0-10 cluster), 92 (to 90); not 135 (45 degrees from 90: d = 0.293) or 180
+    P = unit_angles(3, 135, 92, 180)
+    r = diversity.attractor_strength(embeddings=({"x": U}, {"x": P}))
+    assert r.value == 0.5 and r.per_group == (0.5,)
+    # leave-one-out: 0, 5 and 10 each join the others' cluster; 90 joins nothing -> 3/4
+    assert r.chance_rate == 0.75
+    nearest = [math.cos(math.radians(a)) for a in (2, 45, 2, 90)]  # angle to the nearest unperturbed one
+    assert r.nearest_similarity == pytest.approx(np.mean(nearest), abs=1e-12)
+    assert r.higher_is_more_diverse is False and r.ci is None
+    assert str(r.signature) == ("attractor-strength|thr:0.25|link:average|dist:cosine|perturb:unspecified|pos:na|"
+                                f"size:na|emb:precomputed|agg:none|k:4|m:4|v:{diversity.__version__}")
+
+
+def test_linkage_decides_membership():
+    # a cluster of two at 0 and 40 degrees (d = 0.234 < 0.25, so they merge); a probe at 20 degrees is
+    # d = 0.0603 from both: it returns under every linkage; a probe at 50 degrees is 0.357 from 0 and
+    # 0.0152 from 40: single linkage (min) takes it, average (0.186) takes it, complete (max) does not
+    ref = unit_angles(0, 40)
+    probes = unit_angles(20, 50)
+    assert returns_to_clusters(ref, probes, 0.25, "single").tolist() == [True, True]
+    assert returns_to_clusters(ref, probes, 0.25, "average").tolist() == [True, True]
+    assert returns_to_clusters(ref, probes, 0.25, "complete").tolist() == [True, False]
+    # a tighter threshold splits the reference into two singletons: 50 returns to 40 alone
+    assert returns_to_clusters(ref, probes, 0.2, "complete").tolist() == [True, True]
+    assert returns_to_clusters(ref, unit_angles(90), 0.25, "single").tolist() == [False]
+
+
+def test_prompts_average_and_ci_and_settings_in_the_signature():
+    emb_u = {"a": U, "b": unit_angles(0, 1, 2)}
+    emb_p = {"a": unit_angles(3, 180), "b": unit_angles(180, 170, 1)}
+    r = diversity.attractor_strength(embeddings=(emb_u, emb_p), perturbation="prefix", position=0, size=8,
+                                     threshold=0.25, linkage="complete")
+    assert r.per_group == (0.5, pytest.approx(1 / 3)) and r.value == pytest.approx((0.5 + 1 / 3) / 2)
+    assert r.chance_rate == pytest.approx((0.75 + 1.0) / 2)
+    assert r.ci is not None and r.ci.low <= r.value <= r.ci.high
+    f = r.signature.fields
+    assert (f["perturb"], f["pos"], f["size"], f["link"], f["k"], f["m"], f["agg"]) == (
+        "prefix", "0", "8", "complete", "3-4", "2-3", "per-prompt-mean")
+    assert f["ci"] == "0.95-percentile-10000" and f["seed"] == "0"
+
+
+def test_order_of_prompts_and_completions_does_not_matter():
+    rnd = np.random.default_rng(3)
+    emb_u = {f"p{i}": rnd.normal(size=(6, 5)) + rnd.normal(size=5) * 3 for i in range(6)}
+    emb_p = {f"p{i}": rnd.normal(size=(5, 5)) + rnd.normal(size=5) for i in range(6)}
+    a = diversity.attractor_strength(embeddings=(emb_u, emb_p), threshold=0.6)
+    keys = list(emb_u)
+    random.Random(1).shuffle(keys)
+    shuffled_u = {k: emb_u[k][rnd.permutation(6)] for k in keys}
+    shuffled_p = {k: emb_p[k][rnd.permutation(5)] for k in reversed(keys)}
+    b = diversity.attractor_strength(embeddings=(shuffled_u, shuffled_p), threshold=0.6)
+    assert a.value == pytest.approx(b.value, abs=1e-15) and a.chance_rate == pytest.approx(b.chance_rate, abs=1e-15)
+    assert a.ci == b.ci and a.signature == b.signature
+    assert 0 < a.value < 1  # the constructed data is not degenerate
+
+
+def test_bad_input_names_the_problem():
+    e = ({"x": U}, {"x": U[:1]})
+    with pytest.raises(diversity.InvalidParameterError, match="'threshold' parameter"):
+        diversity.attractor_strength(embeddings=e, threshold=0)
+    with pytest.raises(diversity.InvalidParameterError, match="'linkage' parameter"):
+        diversity.attractor_strength(embeddings=e, linkage="ward")
+    with pytest.raises(diversity.InvalidParameterError, match="'position' parameter"):
+        diversity.attractor_strength(embeddings=e, position=-1)
+    with pytest.raises(diversity.InvalidParameterError, match="'perturbation' parameter"):
+        diversity.attractor_strength(embeddings=e, perturbation="a|b")
+    with pytest.raises(ValueError, match="'y' is in one only"):
+        diversity.attractor_strength(embeddings=({"x": U, "y": U}, {"x": U}))
+    with pytest.raises(ValueError, match="prompt 'x' has 1 unperturbed completion"):
+        diversity.attractor_strength(embeddings=({"x": U[:1]}, {"x": U}))
+    with pytest.raises(ValueError, match="zero vector"):
+        diversity.attractor_strength(embeddings=({"x": np.zeros((2, 2))}, {"x": U}))
+    with pytest.raises(diversity.InvalidParameterError, match="needs both"):
+        diversity.attractor_strength({"x": ["a", "b"]})
+
+
+@pytest.mark.slow
+def test_texts_through_the_default_embedder():
+    pytest.importorskip("sentence_transformers")
+    unperturbed = {"cat": ["The cat sat on the mat.", "A cat was sitting on the mat.", "The cat sat on a mat."]}
+    perturbed = {"cat": ["The cat sat on the mat again.", "Quarterly revenue rose four percent in Brazil."]}
+    r = diversity.attractor_strength(unperturbed, perturbed, threshold=0.3, perturbation="off-sentence")
+    assert r.per_group == (0.5,)  # the paraphrase returns, the off-topic sentence does not
+    assert r.signature.fields["emb"].startswith("sentence-transformers/all-MiniLM-L6-v2@")
+    assert r.n_unperturbed == 3 and r.n_perturbed == 2
