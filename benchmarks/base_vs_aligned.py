@@ -12,7 +12,7 @@ shortcut), which is then sampled into <out>/samples/ with --prompts. The
 report folder is the library's (diversity.report.folder.write_report):
 report.md, table.tex, comparison.json, per_prompt.csv, signatures,
 citations, figures; plus, when the files carry them, the paper's
-measurements: next-token entropy (top_logprobs) and persona attributes
+measurements: next-token entropy and the branching factor (top_logprobs) and persona attributes
 (rows with task "persona"), and embedding clouds.
 """
 
@@ -80,6 +80,12 @@ def paper_measurements(rows_a, rows_b, la, lb, seed):
     if common:
         extra_a["token-entropy"] = diversity.token_entropy({p: lp_a[p] for p in common}, top_k=5)
         extra_b["token-entropy"] = diversity.token_entropy({p: lp_b[p] for p in common}, top_k=5)
+        # the branching factor (arXiv 2506.17871) over a common horizon: it falls with position, so both
+        # models are read over the same first positions; positions need min(4, k) samples (the authors' rule)
+        k_min = min(len(d[p]) for d in (lp_a, lp_b) for p in common)
+        bf = {"top_k": 5, "min_samples": min(4, k_min), "horizon": 32}
+        extra_a["branching-factor"] = diversity.branching_factor({p: lp_a[p] for p in common}, **bf)
+        extra_b["branching-factor"] = diversity.branching_factor({p: lp_b[p] for p in common}, **bf)
     pa, pb = group(rows_a, "completion", persona=True), group(rows_b, "completion", persona=True)
     if pa and pb:
         for lab, pers, target in ((la, pa, extra_a), (lb, pb, extra_b)):

@@ -42,7 +42,7 @@ def test_base_vs_aligned_benchmark_on_the_bundled_set(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = (out / "report.md").read_text()
     for needle in ("## Inputs", "google/gemma-3-270m", "SmolLM2-135M-Instruct", "chat-template",
-                   "base-template", "| self-bleu", "| vendi | ↑ |", "| token-entropy | ↑ |",
+                   "base-template", "| self-bleu", "| vendi | ↑ |", "| token-entropy | ↑ |", "| branching-factor | ↑ |",
                    "attribute-entropy[nationality]", "### Personas", "## Caveats", "compare|labels:base,aligned|",
                    "prompted differently", "SHA-256"):
         assert needle in report, needle
