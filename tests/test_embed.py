@@ -152,3 +152,24 @@ def test_default_model_loads_offline_in_a_fresh_process(tmp_path):
     assert out.returncode == 0, out.stderr
     value, sig = out.stdout.split()
     assert 0.0 < float(value) < 1.0 and "emb:sentence-transformers/all-MiniLM-L6-v2@" in sig
+
+
+def test_device_auto_resolves_and_other_devices_are_recorded_and_kept_apart(tmp_path):
+    import torch
+
+    from diversity.embed.sentence_transformers import resolve_device
+
+    expected = "cuda" if torch.cuda.is_available() else (
+        "mps" if torch.backends.mps.is_available() else "cpu")
+    assert resolve_device() == expected
+    auto = SentenceTransformerEmbedder(cache=tmp_path)
+    assert auto.device == expected
+    cpu = SentenceTransformerEmbedder(cache=tmp_path, device="cpu")
+    assert [k for k, _ in cpu.signature_fields()] == ["emb", "maxlen"]
+    # a GPU is only named, never used, here: the signature and the cache folder say which device ran the model
+    gpu = SentenceTransformerEmbedder(cache=tmp_path, device="cuda")
+    assert ("dev", "cuda") in gpu.signature_fields()
+    assert gpu.cache.directory != cpu.cache.directory and gpu.cache.directory.name.endswith("_cuda")
+    assert SentenceTransformerEmbedder(cache=tmp_path, device="cuda", backend="onnx").device == "cpu"
+    with pytest.raises(ValueError, match="'device' parameter"):
+        SentenceTransformerEmbedder(cache=tmp_path, device="")

@@ -55,6 +55,7 @@ KEYS: dict[str, str] = {
     "emb": "embedding model and the hash of its weights, or `precomputed`",
     "maxlen": "the embedding model's maximum input length in word pieces (longer texts are embedded by their start)",
     "backend": "embedding backend (`torch`, `onnx`, `onnx-int8`)",
+    "dev": "device the embedding model ran on, when not the CPU (`cuda`, `mps`, ...)",
     "det": "refusal detector: `rules-v1` (the versioned rule set) or `hf:<model>@<weights hash>`",
     "count": "what a refusal rate counts: `refusal`, or `refusal+partial`",
     "valid": "what makes an output count for effective diversity: `score>=<t>` or `no-refusal`",

