@@ -173,3 +173,12 @@ def test_device_auto_resolves_and_other_devices_are_recorded_and_kept_apart(tmp_
     assert SentenceTransformerEmbedder(cache=tmp_path, device="cuda", backend="onnx").device == "cpu"
     with pytest.raises(ValueError, match="'device' parameter"):
         SentenceTransformerEmbedder(cache=tmp_path, device="")
+
+
+def test_progress_ends_with_a_one_line_summary(tmp_path, capsys):
+    e = SentenceTransformerEmbedder(cache=tmp_path, progress=True, device="cpu")
+    e.encode(["a cat sat", "a dog ran"])
+    capsys.readouterr()
+    e.encode(["a cat sat", "a cat sat", "the mat", "a red log"])  # 3 distinct, 1 cached, 2 encoded
+    err = capsys.readouterr().err
+    assert "embedding: 4 texts, 3 distinct, 1 from the cache, 2 encoded in " in err and "texts/s)" in err

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Sequence, Union
 
@@ -290,6 +291,7 @@ class SentenceTransformerEmbedder:
                 pass
         per_chunk = -(-self.chunk_size // self.batch_size) * self.batch_size
         model = self.model
+        t0 = time.perf_counter()
         try:
             for start in range(0, len(order), per_chunk):
                 chunk = order[start:start + per_chunk]
@@ -314,6 +316,11 @@ class SentenceTransformerEmbedder:
         finally:
             if bar is not None:
                 bar.close()
+        if show:
+            seconds = time.perf_counter() - t0
+            print(f"embedding: {len(texts):,} texts, {len(unique):,} distinct, {len(unique) - len(order):,} from the "
+                  f"cache, {len(order):,} encoded in {seconds:.1f} s ({len(order) / max(seconds, 1e-9):,.0f} texts/s)",
+                  file=sys.stderr, flush=True)
         return dim
 
     def _checked(self, out, batch: list[str], texts: list[str], dim: int | None) -> np.ndarray:
