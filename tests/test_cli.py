@@ -97,3 +97,18 @@ def test_cite():
     assert out.returncode == 0
     assert "@inproceedings{zhu2018texygen" in out.stdout and "@article{friedman2023vendi" in out.stdout
     assert "@inproceedings{li2016diversity" not in out.stdout
+
+
+def test_embedding_backend_and_device_options(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("sentence_transformers")
+    f = tmp_path / "s.jsonl"
+    f.write_text("".join(json.dumps({"prompt": p, "completion": c}) + "\n" for p, c in
+                         [("p", "a cat sat on the mat"), ("p", "a dog ran to the log"), ("q", "red wine"),
+                          ("q", "the blue sea")]))
+    out = run("score", str(f), "--metrics", "vendi", "--embed-backend", "onnx", "--device", "cpu",
+              "--cache-dir", str(tmp_path / "cache"), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert "|backend:onnx|" in out.stdout and json.loads(out.stdout)
+    bad = run("score", str(f), "--metrics", "vendi", "--embed-backend", "tf")
+    assert bad.returncode == 2 and "--embed-backend" in bad.stderr

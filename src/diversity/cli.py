@@ -68,7 +68,9 @@ def _embedder(args: argparse.Namespace, metrics: Sequence[Any]):
     from .embed import SentenceTransformerEmbedder
 
     cache = False if getattr(args, "no_cache", False) else (getattr(args, "cache_dir", None) or True)
-    return SentenceTransformerEmbedder(args.model, cache=cache, progress=False if args.quiet else None)
+    return SentenceTransformerEmbedder(args.model, cache=cache, progress=False if args.quiet else None,
+                                       backend=getattr(args, "embed_backend", "torch"),
+                                       device=getattr(args, "device", "auto"))
 
 
 def _shared(args: argparse.Namespace) -> dict[str, Any]:
@@ -287,6 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--encoding", default="utf-8", help="text encoding of the input files (default utf-8; "
                        "a byte-order mark overrides it)")
         s.add_argument("--model", default=None, help="sentence-transformers model folder (default all-MiniLM-L6-v2)")
+        s.add_argument("--embed-backend", choices=["torch", "onnx", "onnx-int8"], default="torch",
+                       help="what runs the embedding model (default torch; onnx backends need the [onnx] extra and "
+                       "are recorded as backend: in signatures)")
+        s.add_argument("--device", default="auto", help="torch device of the embedding model (default auto: a GPU "
+                       "when torch sees one; recorded as dev: when not the CPU)")
         s.add_argument("--cache-dir", default=None, help="embedding cache folder (default: $DIVERSITY_CACHE_DIR, "
                        "else ~/.cache/diversity)")
         s.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
