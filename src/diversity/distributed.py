@@ -253,7 +253,7 @@ def _recipe(embedder: Any, metrics: list[Metric]) -> _Recipe:
             (str(e.path) if e.path.exists() else e.model_id)
         cache = False if e.cache is None else str(e.cache.directory.parent.parent)
         payload = {"model": model, "device": e.device, "batch_size": e.batch_size, "chunk_size": e.chunk_size,
-                   "cache": cache, "progress": False}
+                   "cache": cache, "progress": False, "backend": e.backend}
         return _Recipe(("sentence-transformers", *sorted(payload.items())), "sentence-transformers", payload)
     import cloudpickle
 
