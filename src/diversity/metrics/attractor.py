@@ -101,27 +101,19 @@ def returns_to_clusters(reference: np.ndarray, probes: np.ndarray, threshold: fl
     return (_linkage_distance(d, labels, int(labels.max()) + 1, linkage) <= threshold).any(axis=1)
 
 
-def _unit(x: np.ndarray, what: str) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1)
-    if (norms == 0).any():
-        raise ValueError(f"{what}: row {int(np.flatnonzero(norms == 0)[0])} is a zero vector; cosine similarity is "
-                         "undefined for it.")
-    return x / norms[:, None]
-
-
 def _sets(data: Any, embeddings: Any, name: str, embedder: Any) -> tuple[tuple, list[np.ndarray], list[tuple]]:
+    """Prompt keys, unit embeddings per prompt and the embedding's signature fields of one side
+    (the scaling and zero-vector checks of :attr:`Corpus.unit_embeddings`)."""
     if embeddings is not None:
         groups, arrays = as_array_groups(embeddings, f"embeddings[{name!r}]")
-        return groups.keys, [_unit(a, f"embeddings[{name!r}][{k!r}]") for k, a in zip(groups.keys, arrays)], \
-            [("emb", "precomputed")]
-    groups = as_groups(data, name=name)
-    from .semantic import VectorMetric
-
-    corpus = Corpus(groups.keys, groups.sizes, tokenizer=None,  # type: ignore[arg-type]
-                    texts=[t for s in groups.sets for t in s],
-                    embedder_factory=(lambda: embedder) if embedder is not None else VectorMetric.default_embedder)
+        corpus = Corpus(groups.keys, [len(a) for a in arrays], tokenizer=None,  # type: ignore[arg-type]
+                        embeddings=np.concatenate(arrays))
+    else:
+        groups = as_groups(data, name=name)
+        corpus = Corpus(groups.keys, groups.sizes, tokenizer=None,  # type: ignore[arg-type]
+                        texts=[t for s in groups.sets for t in s], embedder_factory=lambda: embedder)
     u = corpus.unit_embeddings
-    return groups.keys, [u[corpus.offsets[g]:corpus.offsets[g + 1]] for g in range(corpus.n_groups)], \
+    return corpus.keys, [u[corpus.offsets[g]:corpus.offsets[g + 1]] for g in range(corpus.n_groups)], \
         corpus.embedding_fields()
 
 
