@@ -94,3 +94,28 @@ def test_spec_round_trip_and_score():
     assert m.spec == "branching-factor?top_k=2&min_samples=1&horizon=8"
     r = diversity.score(logprobs=[[COIN, SURE]], metrics=[m.spec])[m.spec]
     assert r.value == pytest.approx(math.sqrt(2))
+
+
+def test_matches_the_authors_estimator_written_out():
+    """The chain-rule BF of the authors' code (LLMBranchingFactor, ``entropy_only``: per-position
+    mean over the samples that reach the position, positions with 3 or fewer samples dropped,
+    cumulative mean over positions, exp), written out with scipy's entropy as the reference."""
+    from scipy.stats import entropy
+    from scipy.special import softmax
+
+    rng = np.random.default_rng(11)
+    data = {f"p{i}": [rng.normal(scale=2.0, size=(int(rng.integers(1, 9)), 7)) for _ in range(int(rng.integers(4, 9)))]
+            for i in range(5)}
+    ref = []
+    for gens in data.values():
+        h = [[entropy(softmax(row)) for row in g] for g in gens]  # nats
+        means = []
+        for t in range(max(map(len, h))):
+            at = [x[t] for x in h if len(x) >= t + 1]
+            if len(at) <= 3:
+                break
+            means.append(np.mean(at))
+        ref.append(math.exp(np.cumsum(means)[-1] / len(means)))
+    r = diversity.branching_factor(logits=data)
+    assert r.per_group == pytest.approx(tuple(ref), rel=1e-12)
+    assert r.value == pytest.approx(np.mean(ref), rel=1e-12)
