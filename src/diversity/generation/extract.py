@@ -14,9 +14,9 @@ __all__ = ["extract_fields", "extract_attributes", "AttributeTable", "PERSONA_FI
 PERSONA_FIELDS = ("name", "age", "gender", "nationality")
 
 
-def _clean(field_name: str, value: str) -> str | None:
+def _clean(field_name: str, value: str, fields: Sequence[str] = ()) -> str | None:
     v = re.sub(r"[*_`]+", "", value).strip().strip(" .,;:-–—\"'")
-    if not v:
+    if not v or v.casefold() in {f.casefold() for f in fields}:  # empty, or the next field's label
         return None
     if field_name == "age":
         m = re.search(r"\d{1,3}", v)
@@ -30,7 +30,10 @@ def extract_fields(text: str, fields: Sequence[str] = PERSONA_FIELDS) -> dict[st
     Accepted forms, case-insensitive: ``Field: value`` lines (also with
     Markdown bullets or bold, ``-``/``–`` as separator) and a JSON object
     with those keys. Values are stripped of Markdown and trailing
-    punctuation; ages become their first integer.
+    punctuation; ages become their first integer. A field left empty is
+    ``None`` (its value is never taken from the next line), and so is a value
+    that is just the name of one of ``fields`` (a model that wrote the next
+    label instead of a value).
 
     >>> extract_fields("Name: Ana Ruiz\\n**Age:** 34 years\\n- Gender: female\\nNationality: Mexican.")
     {'name': 'Ana Ruiz', 'age': '34', 'gender': 'female', 'nationality': 'Mexican'}
@@ -46,16 +49,17 @@ def extract_fields(text: str, fields: Sequence[str] = PERSONA_FIELDS) -> dict[st
                 lower = {str(k).lower(): v for k, v in obj.items()}
                 for f in fields:
                     if f in lower and lower[f] is not None:
-                        out[f] = _clean(f, str(lower[f]))
+                        out[f] = _clean(f, str(lower[f]), fields)
         except json.JSONDecodeError:
             pass
     for f in fields:
         if out[f] is not None:
             continue
-        pat = re.compile(rf"(?im)^[\s>*#\-•\d.)]*\**\s*{re.escape(f)}\s*\**\s*[:\-–—]\s*\**(.+)$")
+        # [ \t] (not \s) after the line start: a field left empty must not take the next line as its value
+        pat = re.compile(rf"(?im)^[ \t>*#\-•\d.)]*\**[ \t]*{re.escape(f)}[ \t]*\**[ \t]*[:\-–—][ \t]*\**(.+)$")
         hit = pat.search(text)
         if hit:
-            out[f] = _clean(f, hit.group(1))
+            out[f] = _clean(f, hit.group(1), fields)
     return out
 
 
