@@ -31,8 +31,11 @@ def test_hand_computed_return_rate_chance_and_similarity():
     nearest = [math.cos(math.radians(a)) for a in (2, 45, 2, 90)]  # angle to the nearest unperturbed one
     assert r.nearest_similarity == pytest.approx(np.mean(nearest), abs=1e-12)
     assert r.higher_is_more_diverse is False and r.ci is None
+    # the unperturbed completions' own nearest other: 0->5, 5->0 or 10, 10->5, 90->10 degrees
+    own = [math.cos(math.radians(a)) for a in (5, 5, 5, 80)]
+    assert r.details["chance_similarity"] == pytest.approx(np.mean(own), abs=1e-12)
     assert str(r.signature) == ("attractor-strength|thr:0.25|link:average|dist:cosine|perturb:unspecified|pos:na|"
-                                f"size:na|emb:precomputed|agg:none|k:4|m:4|v:{diversity.__version__}")
+                                f"size:na|after:all|emb:precomputed|agg:none|k:4|m:4|v:{diversity.__version__}")
 
 
 def test_linkage_decides_membership():
@@ -107,3 +110,32 @@ def test_texts_through_the_default_embedder():
     assert r.per_group == (0.5,)  # the paraphrase returns, the off-topic sentence does not
     assert r.signature.fields["emb"].startswith("sentence-transformers/all-MiniLM-L6-v2@")
     assert r.n_unperturbed == 3 and r.n_perturbed == 2
+
+
+def test_continuation_cuts_are_checked():
+    e = ({"x": U}, {"x": U[:1]})
+    with pytest.raises(diversity.InvalidParameterError, match="continuation_tokens= cuts texts"):
+        diversity.attractor_strength(embeddings=e, continuation_tokens=4)
+    with pytest.raises(diversity.InvalidParameterError, match="'continuation_tokens' parameter"):
+        diversity.attractor_strength({"x": ["a", "b"]}, {"x": ["c"]}, continuation_tokens=-1)
+    with pytest.raises(diversity.InvalidParameterError, match="distinct cut points"):
+        diversity.attractor_curve({"x": ["a", "b"]}, {"x": ["c"]}, tokens=(4, 4))
+
+
+@pytest.mark.slow
+def test_the_return_curve_cuts_the_continuation():
+    pytest.importorskip("sentence_transformers")
+    u = {"cat": ["The cat sat on the mat.", "A cat was sitting on the mat.", "The cat sat on a mat."]}
+    # the first continuation starts on the mat and wanders off; the second never comes near
+    p = {"cat": ["The cat sat on the mat while quarterly revenue rose four percent in Brazil and coffee exports "
+                 "fell sharply.", "Quarterly revenue rose four percent in Brazil."]}
+    curve = diversity.attractor_curve(u, p, tokens=(6, None), threshold=0.3, perturbation="prefix")
+    assert list(curve) == [6, None]
+    assert curve[6].per_group == (0.5,) and curve[None].per_group == (0.0,)
+    assert curve[6].signature.fields["after"] == "6" and curve[None].signature.fields["after"] == "all"
+    assert curve[6].chance_rate == curve[None].chance_rate  # R0 does not depend on the cut
+    whole = diversity.attractor_strength(u, p, threshold=0.3, perturbation="prefix")
+    assert whole.value == curve[None].value and whole.signature == curve[None].signature
+    cut = diversity.attractor_strength(u, {"cat": ["The cat sat on the mat", "Quarterly revenue rose four percent "
+                                                   "in"]}, threshold=0.3, perturbation="prefix")
+    assert cut.nearest_similarity == pytest.approx(curve[6].nearest_similarity, abs=1e-12)

@@ -23,7 +23,7 @@ from .core.signature import Signature
 from .embed import EmbeddingCacheWarning
 from .io import SampleFileError, load_column, load_records, load_samples
 from .metrics.categorical import AttributeDiversity, attribute_diversity
-from .metrics.attractor import AttractorResult, attractor_strength
+from .metrics.attractor import AttractorResult, attractor_curve, attractor_strength
 from .metrics.clusters import SemanticClusters, SemanticEntropy, semantic_clusters, semantic_entropy
 from .metrics.effective import (EffectiveSemanticDiversity, NoveltyUtility, effective_semantic_diversity,
                                 novelty_utility)
@@ -63,7 +63,7 @@ __all__ = [
     "MeanPairwiseDistance", "CentroidDistance", "RemoteClique", "Chamfer", "VendiScore",
     "SemanticClusters", "SemanticEntropy",
     "attribute_diversity", "AttributeDiversity", "hill_number", "token_entropy", "TokenEntropy",
-    "branching_factor", "BranchingFactor", "attractor_strength", "AttractorResult",
+    "branching_factor", "BranchingFactor", "attractor_strength", "attractor_curve", "AttractorResult",
     "refusal_rate", "RefusalRate", "effective_semantic_diversity", "EffectiveSemanticDiversity", "novelty_utility",
     "NoveltyUtility",
     "score", "available_metrics", "from_spec", "register", "Metric", "Accumulator",

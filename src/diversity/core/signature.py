@@ -49,6 +49,8 @@ KEYS: dict[str, str] = {
     "perturb": "attractor strength: the perturbation of the generation (`prefix`, `random-token`, ...)",
     "pos": "attractor strength: tokens into the generation where the perturbation was applied (`na`: not given)",
     "size": "attractor strength: size of the perturbation in tokens (`na`: not given)",
+    "after": "attractor strength: perturbed continuations cut at this many word tokens after the perturbation "
+             "(`all`: not cut)",
     "m": "attractor strength: perturbed continuations per prompt (a range `lo-hi` when prompts differ)",
     "tok": "tokenizer name and version, e.g. `unicode-v2`",
     "lc": "lowercased before tokenizing (`yes`/`no`)",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Hashable, Mapping
+from typing import Any, Hashable, Mapping, Sequence
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from ..stats.bootstrap import bootstrap_mean_ci
 from ..stats.seeding import canonical_order
 from ._geometry import cluster_labels
 
-__all__ = ["AttractorResult", "attractor_strength", "returns_to_clusters"]
+__all__ = ["AttractorResult", "attractor_strength", "attractor_curve", "returns_to_clusters"]
 
 _LINKAGES = ("average", "complete", "single")
 
@@ -56,6 +56,12 @@ class AttractorResult:
         cosine similarity to the nearest unperturbed completion.
     per_group_similarity : tuple
         That similarity per prompt.
+    details : mapping
+        ``per_group_chance_rate`` (R0 per prompt), ``chance_similarity``
+        (mean over prompts of the mean, over unperturbed completions, of the
+        cosine similarity to the nearest *other* unperturbed completion: what
+        ``nearest_similarity`` is read against) and
+        ``per_group_chance_similarity``.
     ci : ConfidenceInterval or None
         Bootstrap interval of ``value`` over prompts (2 prompts or more).
     signature : Signature
@@ -120,7 +126,7 @@ def _sets(data: Any, embeddings: Any, name: str, embedder: Any) -> tuple[tuple, 
 def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embeddings: Any = None,
                        embedder: Any = None, threshold: float = 0.25, linkage: str = "average",
                        perturbation: str = "unspecified", position: int | None = None, size: int | None = None,
-                       confidence_level: float = 0.95, n_resamples: int = 10_000, method: str = "percentile",
+                       continuation_tokens: int | None = None, confidence_level: float = 0.95, n_resamples: int = 10_000, method: str = "percentile",
                        random_state: int = 0) -> AttractorResult:
     r"""Attractor strength: the fraction of perturbed continuations that return
     to the clusters of the unperturbed completions.
@@ -169,6 +175,11 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
     position, size : int or None
         Where the perturbation was applied (tokens into the generation) and
         how large it was (tokens); recorded as ``pos:`` and ``size:``.
+    continuation_tokens : int or None
+        Cut every perturbed continuation after its first n word tokens
+        (``unicode-v2``; a prefix of the text) before embedding it: the
+        return after n tokens, recorded as ``after:n`` (``after:all``: not
+        cut). :func:`attractor_curve` computes it for several n.
     confidence_level, n_resamples, method, random_state
         Bootstrap over prompts (``scipy.stats.bootstrap``), in the canonical
         order of the prompt keys.
@@ -197,7 +208,7 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
     if linkage not in _LINKAGES:
         raise InvalidParameterError(f"attractor_strength: the 'linkage' parameter must be one of "
                                     f"{', '.join(_LINKAGES)}, got {linkage!r}.")
-    for name, v in (("position", position), ("size", size)):
+    for name, v in (("position", position), ("size", size), ("continuation_tokens", continuation_tokens)):
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
             raise InvalidParameterError(f"attractor_strength: the {name!r} parameter must be a non-negative int "
                                         f"or None, got {v!r}.")
@@ -208,6 +219,9 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
         if unperturbed is not None or perturbed is not None:
             raise InvalidParameterError("attractor_strength takes texts or embeddings=(unperturbed, perturbed), "
                                         "not both.")
+        if continuation_tokens is not None:
+            raise InvalidParameterError("attractor_strength: continuation_tokens= cuts texts; with embeddings= "
+                                        "embed the cut continuations yourself.")
         if not (isinstance(embeddings, (tuple, list)) and len(embeddings) == 2):
             raise InvalidParameterError("attractor_strength: embeddings= must be a pair (unperturbed, perturbed).")
         (ku, u_sets, emb), (kp, p_sets, _) = (_sets(None, embeddings[0], "unperturbed", None),
@@ -215,6 +229,8 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
     else:
         if unperturbed is None or perturbed is None:
             raise InvalidParameterError("attractor_strength needs both unperturbed= and perturbed= completions.")
+        if continuation_tokens is not None:
+            perturbed = _cut_sets(perturbed, continuation_tokens)
         if embedder is None:
             from .semantic import VectorMetric
 
@@ -229,7 +245,7 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
         raise ValueError(f"attractor_strength: unperturbed embeddings have dimension {u_sets[0].shape[1]}, "
                          f"perturbed ones {p_sets[0].shape[1]}.")
     p_of = dict(zip(kp, p_sets))
-    rates, chance, sims = [], [], []
+    rates, chance, sims, chance_sims = [], [], [], []
     for key, u in zip(ku, u_sets):
         if len(u) < 2:
             raise ValueError(f"attractor_strength: prompt {key!r} has {len(u)} unperturbed completion; clusters to "
@@ -240,6 +256,9 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
                for i in range(len(u))]
         chance.append(float(np.mean(loo)))
         sims.append(float(np.clip(p @ u.T, -1.0, 1.0).max(axis=1).mean()))
+        own = np.clip(u @ u.T, -1.0, 1.0)
+        np.fill_diagonal(own, -np.inf)
+        chance_sims.append(float(own.max(axis=1).mean()))
     order = canonical_order(list(ku))
     values = np.array(rates)[order]
     ci = None
@@ -250,7 +269,8 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
     m = [len(p_of[key]) for key in ku]
     fields: list[tuple[str, Any]] = [
         ("thr", f"{threshold:g}"), ("link", linkage), ("dist", "cosine"), ("perturb", perturbation),
-        ("pos", "na" if position is None else position), ("size", "na" if size is None else size), *emb,
+        ("pos", "na" if position is None else position), ("size", "na" if size is None else size),
+        ("after", "all" if continuation_tokens is None else continuation_tokens), *emb,
         ("agg", "per-prompt-mean" if len(ku) > 1 else "none"),
         ("k", str(min(k)) if min(k) == max(k) else f"{min(k)}-{max(k)}"),
         ("m", str(min(m)) if min(m) == max(m) else f"{min(m)}-{max(m)}")]
@@ -261,4 +281,43 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
         chance_rate=float(np.mean(np.array(chance)[order])), nearest_similarity=float(np.mean(np.array(sims)[order])),
         per_group_similarity=tuple(sims), signature=Signature.build("attractor-strength", fields, __version__),
         n_unperturbed=int(sum(k)), n_perturbed=int(sum(m)), ci=ci,
-        details={"per_group_chance_rate": tuple(chance)})
+        details={"per_group_chance_rate": tuple(chance),
+                 "chance_similarity": float(np.mean(np.array(chance_sims)[order])),
+                 "per_group_chance_similarity": tuple(chance_sims)})
+
+
+def _cut_sets(perturbed: Any, n: int) -> dict:
+    from ..text.tokenize import get_tokenizer
+
+    tok = get_tokenizer("unicode")
+    groups = as_groups(perturbed, name="perturbed")
+    return {key: [tok.truncate(t, n) for t in texts] for key, texts in zip(groups.keys, groups.sets)}
+
+
+def attractor_curve(unperturbed: Any, perturbed: Any, *, tokens: Sequence[int | None] = (4, 8, 16, 32, None),
+                    **kwargs: Any) -> dict[int | None, AttractorResult]:
+    """The return curve: :func:`attractor_strength` of the perturbed
+    continuations cut at each n in ``tokens`` word tokens after the
+    perturbation (``None``: not cut).
+
+    How fast a model comes back: an attractor pulls the continuation back
+    within a few tokens, so R rises early and stays; without one R stays
+    near 0 at every n. Read each point beside its own ``chance_rate`` (the
+    same for every n) and ``nearest_similarity``. ``kwargs`` go to
+    :func:`attractor_strength` (``embedder``, ``threshold``, ``linkage``,
+    ``perturbation``, ``position``, ``size``, the CI options).
+
+    Returns
+    -------
+    dict
+        ``{n: AttractorResult}`` in the order of ``tokens``; each result's
+        signature records ``after:n``.
+    """
+    tokens = list(tokens)
+    if not tokens or len(set(tokens)) != len(tokens):
+        raise InvalidParameterError(f"attractor_curve: 'tokens' must be distinct cut points, got {tokens!r}.")
+    if kwargs.get("embedder") is None and "embeddings" not in kwargs:
+        from .semantic import VectorMetric
+
+        kwargs["embedder"] = VectorMetric.default_embedder()
+    return {n: attractor_strength(unperturbed, perturbed, continuation_tokens=n, **kwargs) for n in tokens}
