@@ -21,7 +21,26 @@ from ..stats.entropy import entropy_from_counts
 from ._geometry import cluster_labels
 from .semantic import VectorMetric
 
-__all__ = ["SemanticClusters", "SemanticEntropy", "semantic_clusters", "semantic_entropy"]
+__all__ = ["SemanticClusters", "SemanticEntropy", "semantic_clusters", "semantic_entropy", "semantic_cluster_labels"]
+
+
+def semantic_cluster_labels(embeddings: Any, threshold: float = 0.25, linkage: str = "average") -> np.ndarray:
+    """The cluster of each row of one set's embeddings, as :func:`semantic_clusters` forms them
+    (agglomerative, cosine distance, merging stops at ``threshold``); labels are 0..c-1.
+
+    >>> semantic_cluster_labels([[1.0, 0.0], [0.99, 0.1], [0.0, 1.0]]).tolist()
+    [0, 0, 1]
+    """
+    x = np.asarray(embeddings, dtype=np.float64)
+    if x.ndim != 2 or len(x) == 0 or not np.isfinite(x).all():
+        raise ValueError("semantic_cluster_labels needs a non-empty 2-D array of finite embeddings")
+    if linkage not in ("average", "complete", "single") or not 0 < threshold <= 2:
+        raise ValueError(f"linkage must be average, complete or single and threshold in (0, 2]; got "
+                         f"{linkage!r}, {threshold!r}")
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    if (norms == 0).any():
+        raise ValueError("semantic_cluster_labels: a zero vector has no direction")
+    return cluster_labels(x / norms, threshold, linkage)
 
 _PARAMS = (Param("threshold", Real(0.0, 2.0, low_open=True), 0.25, "Cosine distance at which merging stops; "
                  "recorded as ``thr:``."),

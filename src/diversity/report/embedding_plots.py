@@ -29,6 +29,30 @@ def _project(x: np.ndarray, method: str, seed: int) -> tuple[np.ndarray, np.ndar
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x), None
 
 
+def _outline_clusters(ax: Any, v: np.ndarray, pts: np.ndarray, threshold: float, color: str) -> int:
+    """Outline each cluster of two or more rows of ``v`` around its points ``pts``; the number of clusters."""
+    from ..metrics.clusters import semantic_cluster_labels
+
+    labels = semantic_cluster_labels(v, threshold) if len(v) > 1 else np.zeros(len(v), dtype=int)
+    for c in np.unique(labels):
+        members = pts[labels == c]
+        if len(members) < 2:
+            continue
+        ring = members
+        if len(members) >= 3:
+            from scipy.spatial import ConvexHull, QhullError
+
+            try:
+                ring = members[ConvexHull(members).vertices]
+            except QhullError:  # collinear points: a line through them
+                ring = members[np.lexsort((members[:, 1], members[:, 0]))]
+        closed = np.vstack([ring, ring[:1]]) if len(ring) >= 3 else ring
+        ax.plot(closed[:, 0], closed[:, 1], color=color, lw=0.7, alpha=0.7)
+        if len(ring) >= 3:
+            ax.fill(ring[:, 0], ring[:, 1], color=color, alpha=0.08, lw=0)
+    return int(len(np.unique(labels)))
+
+
 def _grouped(samples: Any) -> dict[Hashable, list]:
     if isinstance(samples, Mapping):
         return {k: list(v) for k, v in samples.items()}
@@ -55,7 +79,7 @@ def plot_embeddings(models: Mapping[str, Any] | None = None, *, embeddings: Mapp
                     embedder: Any = None, method: str = "pca", per_prompt: bool = True,
                     prompts: Sequence[Hashable] | None = None, prompt_text: Mapping[Hashable, str] | None = None,
                     max_panels: int = 6, title_chars: int = 40, seed: int = 0,
-                    figsize: tuple[float, float] | None = None):
+                    figsize: tuple[float, float] | None = None, clusters: float | None = None):
     """2-D projection of the models' completion embeddings, coloured by model.
 
     With ``per_prompt=True`` (default) each panel is one prompt, titled with
@@ -87,6 +111,12 @@ def plot_embeddings(models: Mapping[str, Any] | None = None, *, embeddings: Mapp
     title_chars : int, default 40
     seed : int, default 0
     figsize : (float, float), optional
+    clusters : float or None
+        Mark each model's semantic clusters (:func:`diversity.semantic_clusters`
+        at this cosine-distance threshold, average linkage, per prompt and
+        model, in the full embedding space): every cluster of two or more
+        completions is outlined in the model's colour (its convex hull in
+        the projection), and the title gives each model's number of clusters.
 
     Returns
     -------
@@ -155,11 +185,14 @@ def plot_embeddings(models: Mapping[str, Any] | None = None, *, embeddings: Mapp
                 head = f"“{_shorten(text, title_chars)}”\nMPD"
             xy, evr = _project(np.vstack([v for _, v in parts]), method, seed)
             start = 0
+            n_clusters = {}
             for i, (lab, v) in enumerate(parts):
                 pts = xy[start:start + len(v)]
                 start += len(v)
-                ax.scatter(pts[:, 0], pts[:, 1], s=10, alpha=0.8, color=MODEL_COLORS[i % len(MODEL_COLORS)],
-                           label=lab, edgecolors="none")
+                color = MODEL_COLORS[i % len(MODEL_COLORS)]
+                ax.scatter(pts[:, 0], pts[:, 1], s=10, alpha=0.8, color=color, label=lab, edgecolors="none")
+                if clusters is not None:
+                    n_clusters[lab] = _outline_clusters(ax, v, pts, clusters, color)
             ax.set_xticks([])
             ax.set_yticks([])
             if evr is not None:
@@ -170,6 +203,8 @@ def plot_embeddings(models: Mapping[str, Any] | None = None, *, embeddings: Mapp
                 ax.set_ylabel(f"{axis}2")
             values = " · ".join(f"{lab} {mpd[lab]:.2f}" if math.isfinite(mpd[lab]) else f"{lab} n/a"
                                 for lab in labels)
+            if clusters is not None:
+                values += "\nclusters: " + " · ".join(f"{lab} {n_clusters[lab]}" for lab in labels)
             ax.set_title(f"{head}: {values}", fontsize=7)
         for ax in axes[n:]:
             ax.set_visible(False)
@@ -177,6 +212,8 @@ def plot_embeddings(models: Mapping[str, Any] | None = None, *, embeddings: Mapp
         fig.legend(handles, names, loc="outside lower center", ncols=min(len(labels), 4), frameon=False,
                    markerscale=1.6, handletextpad=0.2,
                    title=textwrap.fill("MPD: mean pairwise cosine distance between a model's completions"
-                                       + (" for the panel's prompt" if panels != [None] else ", mean over prompts"),
-                                       60 if cols == 1 else 100))
+                                       + (" for the panel's prompt" if panels != [None] else ", mean over prompts")
+                                       + (f"; outlines: semantic clusters (cosine distance ≤ {clusters:g}, "
+                                          "average linkage) of two or more completions" if clusters is not None
+                                          else ""), 60 if cols == 1 else 100))
     return fig

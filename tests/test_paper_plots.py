@@ -1,0 +1,98 @@
+"""Figures of the paper's three experiments (diversity.report.paper_plots and
+plot_embeddings(clusters=)): what they show, and nothing clipped."""
+
+import math
+
+import numpy as np
+import pytest
+
+import diversity
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+
+from diversity.report.paper_plots import plot_attractor_curves, plot_attribute_histograms, plot_position_profiles
+from diversity.report.plots import MODEL_COLORS, plot_embeddings
+from tests.test_plots import _assert_inside
+
+
+def _bars(ax):
+    return [(p.get_y() + p.get_height() / 2, p.get_width(), matplotlib.colors.to_hex(p.get_facecolor()))
+            for p in ax.patches if p.get_width() > 0 and p.get_height() < 0.9]
+
+
+def test_attribute_histograms_show_shares_other_and_not_parsed():
+    values = {"base": {"nationality": ["US", "FR", "FR", "JP", "KE", "BR", "IN", "CN", None, "DE"]},
+              "aligned": {"nationality": ["US", "US", "US", "US"]}}
+    fig = plot_attribute_histograms(values, top=3)
+    [ax] = [a for a in fig.axes if a.get_visible()]
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    # the 3 most frequent over both models (US 5, FR 2, then ties by name: BR), then the rest and the unparsed
+    assert ticks == ["US", "FR", "BR", "(other)", "(not parsed)"]
+    base = {round(y): w for y, w, c in _bars(ax) if c == MODEL_COLORS[0].lower()}
+    aligned = {round(y): w for y, w, c in _bars(ax) if c == MODEL_COLORS[1].lower()}
+    assert base == {0: 0.1, 1: 0.2, 2: 0.1, 3: 0.5, 4: 0.1}  # shares of the model's 10 personas
+    assert aligned == {0: 1.0}
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["base (n=10)", "aligned (n=4)"]
+    _assert_inside(fig)
+
+
+def test_position_profiles_draw_the_profile_where_enough_prompts_reach():
+    lp = {"p1": [[[-0.1, -2.5]] * 6] * 4, "p2": [[[-0.7, -0.7]] * 3] * 4}
+    r = diversity.branching_factor(lp, top_k=2, min_samples=4)
+    fig = plot_position_profiles({"base": r, "aligned": r}, min_prompts=2)
+    ax = fig.axes[0]
+    line = ax.get_lines()[0]
+    assert list(line.get_xdata()) == [1, 2, 3]  # positions 4-6 rest on one prompt
+    assert np.allclose(line.get_ydata(), r.details["profile"][:3])
+    assert ax.get_legend().get_texts()[0].get_text() == f"base (BF {r.value:.2f})"
+    _assert_inside(fig)
+
+
+def test_attractor_curves_plot_r_and_chance():
+    u = np.array([[1.0, 0.0], [0.99, 0.14], [0.0, 1.0]])
+    near, far = np.array([[1.0, 0.05]]), np.array([[-1.0, 0.0]])
+    res = {n: diversity.attractor_strength(embeddings=({"x": u, "y": u}, {"x": p, "y": near}))
+           for n, p in ((4, far), (None, near))}
+    fig = plot_attractor_curves({"base": {"prefix": res}, "aligned": {"prefix": res, "off-sentence": res}})
+    top, bottom = fig.axes[:2], fig.axes[2:]
+    assert [a.get_title() for a in top] == ["prefix", "off-sentence"]
+    assert [t.get_text() for t in bottom[0].get_xticklabels()] == ["4", "all"]
+    solid = [ln for ln in top[0].get_lines() if ln.get_linestyle() == "-"]
+    assert list(solid[0].get_ydata()) == [res[4].value, res[None].value] == [0.5, 1.0]
+    dashed = [ln for ln in top[0].get_lines() if ln.get_linestyle() == "--"]
+    assert dashed[0].get_ydata()[0] == res[4].chance_rate
+    sim = [ln for ln in bottom[0].get_lines() if ln.get_linestyle() == "-"]
+    assert list(sim[0].get_ydata()) == [res[4].nearest_similarity, res[None].nearest_similarity]
+    sim0 = [ln for ln in bottom[0].get_lines() if ln.get_linestyle() == "--"]
+    assert sim0[0].get_ydata()[0] == res[4].details["chance_similarity"]
+    _assert_inside(fig)
+
+
+def test_embedding_clouds_mark_each_models_clusters():
+    rng = np.random.default_rng(0)
+    tight = np.array([1.0, 0.0, 0.0]) + 0.01 * rng.normal(size=(4, 3))  # one cluster of 4
+    spread = np.eye(3)[[0, 1, 2, 0]] + 0.01 * rng.normal(size=(4, 3))  # 3 clusters: {0, 3}, {1}, {2}
+    fig = plot_embeddings(embeddings={"base": {"q": spread}, "aligned": {"q": tight}}, clusters=0.25)
+    ax = fig.axes[0]
+    assert ax.get_title().split("\n")[-1] == "clusters: base 3 · aligned 1"
+    outlines = [ln for ln in ax.get_lines()]
+    assert len(outlines) == 2  # base's pair and aligned's four; singletons are not outlined
+    assert "semantic clusters" in " ".join(fig.legends[0].get_title().get_text().split())
+    _assert_inside(fig)
+    assert not plot_embeddings(embeddings={"base": {"q": spread}}).axes[0].get_lines()
+
+
+def test_semantic_cluster_labels_agree_with_semantic_clusters():
+    from diversity.metrics.clusters import semantic_cluster_labels
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(12, 6))
+    labels = semantic_cluster_labels(x, 0.6)
+    r = diversity.semantic_clusters(embeddings={"q": x}, threshold=0.6)
+    assert len(set(labels.tolist())) == r.value
+    assert sorted(np.bincount(labels).tolist(), reverse=True) == list(r.details["cluster_sizes"][0])
+    with pytest.raises(ValueError, match="zero vector"):
+        semantic_cluster_labels(np.zeros((2, 3)))
+    assert math.isfinite(r.value)
