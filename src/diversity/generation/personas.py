@@ -1,0 +1,207 @@
+"""Personas that small models can fill in: field-by-field forced prefixes.
+
+arXiv 2406.05587 asked Llama-2 for customer personas and tabulated the
+nationalities, genders and ages it gave. Small models asked the same thing
+in free text rarely answer in a parseable form (diversity 0.1 parsed 1 of 32
+outputs per side). Here the format is not asked for but forced: the model
+only ever writes *values*.
+
+For each prompt, ``k`` personas are written in ``len(form)`` rounds:
+
+1. the prompt is rendered as usual (chat template or base template) and
+   ``lead + "Name:"`` is forced as the start of the answer; ``k`` values are
+   sampled, each cut at the first newline;
+2. for every persona i, the next label is forced after what it has so far
+   (``lead + "Name:" + v1 + "\\nAge:"``) and one value is sampled; and so on
+   through the form.
+
+Every round is a :func:`~diversity.generation.sample_to_jsonl` file in the
+output folder (``01-name.jsonl``, ``02-age.jsonl``...), so the whole run
+resumes and survives a kill like any other sampling run; round j of persona
+i has prompt id ``"<prompt id>/<i>"`` and its own seed. ``personas.jsonl``
+assembles them: one row per persona with ``completion`` = the persona as
+``Label: value`` lines, which :func:`diversity.generation.extract.extract_attributes`
+parses. A value that is empty (the model wrote a newline at once), an age
+without a number, or a model that cannot be made to continue (a chat
+endpoint) is reported, never dropped silently: see :func:`persona_table`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Iterable, Sequence, Union
+
+from .config import Backend, DecodingConfig, Prompt
+from .extract import AttributeTable, extract_attributes
+from .sampling import sample_to_jsonl
+
+__all__ = ["PERSONA_FORM", "sample_personas", "persona_table", "age_bucket", "AGE_BUCKETS"]
+
+#: The default form: (field, forced label) in the order they are filled in.
+PERSONA_FORM: tuple[tuple[str, str], ...] = (("name", "Name:"), ("age", "Age:"), ("gender", "Gender:"),
+                                              ("nationality", "Nationality:"), ("occupation", "Occupation:"))
+
+#: Age buckets (lower bounds, labels): the market-research bands.
+AGE_BUCKETS: tuple[tuple[int, str], ...] = ((0, "<18"), (18, "18-24"), (25, "25-34"), (35, "35-44"), (45, "45-54"),
+                                            (55, "55-64"), (65, "65+"))
+
+
+def age_bucket(age: str | int | None) -> str | None:
+    """The :data:`AGE_BUCKETS` label of an age (``None`` for ``None`` or an age outside 0..120).
+
+    >>> age_bucket("34"), age_bucket(17), age_bucket(70), age_bucket(200)
+    ('25-34', '<18', '65+', None)
+    """
+    if age is None:
+        return None
+    a = int(age)
+    if not 0 <= a <= 120:
+        return None
+    return [label for low, label in AGE_BUCKETS if a >= low][-1]
+
+
+def _check_form(form: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    form = tuple((str(f), str(lab)) for f, lab in form)
+    if not form:
+        raise ValueError("the persona form needs at least one (field, label) pair")
+    names = [f for f, _ in form]
+    if len(set(names)) != len(names):
+        raise ValueError(f"the persona form repeats a field: {names}")
+    for f, lab in form:
+        if not f or "\n" in lab or not lab.strip():
+            raise ValueError(f"the persona form's field {f!r} needs a one-line label, got {lab!r}")
+    return form
+
+
+def _rows(path: Path) -> dict[tuple[str, int], dict]:
+    out = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                r = json.loads(line)
+                out[(r["prompt_id"], r["sample_index"])] = r
+    return out
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def sample_personas(backend: Backend, prompts: Iterable[Prompt], out_dir: Union[str, os.PathLike],
+                    config: DecodingConfig = DecodingConfig(), *, form: Sequence[tuple[str, str]] = PERSONA_FORM,
+                    lead: str | None = None, value_tokens: int = 12, progress: bool = True) -> Path:
+    """Sample ``config.k`` personas per prompt, field by field, into ``out_dir``; returns ``personas.jsonl``.
+
+    Parameters
+    ----------
+    backend : Backend
+        A backend that takes forced prefixes (:class:`TransformersBackend`,
+        or :class:`OpenAIBackend` with ``chat=False``).
+    prompts : iterable of Prompt
+        The persona requests (their own ``prefix`` must be empty).
+    out_dir : path
+        One resumable sample file per field and the assembled
+        ``personas.jsonl`` (rewritten atomically at the end of every run).
+    config : DecodingConfig
+        ``k`` (personas per prompt), ``temperature``, ``top_p``, ``seed``,
+        ``chat_template`` and ``base_template`` are used; every value is
+        sampled with ``max_new_tokens=value_tokens``, ``stop=("\\n",)`` and
+        no log-probabilities.
+    form : sequence of (field, label)
+        The fields in the order they are filled in (default
+        :data:`PERSONA_FORM`: name, age, gender, nationality, occupation).
+    lead : str or None
+        Forced before the first label. ``None``: a newline after a base
+        template (whose prompt ends in ``Answer:``), nothing after a chat
+        template (the assistant's turn starts there).
+    value_tokens : int
+        The most tokens one value may take.
+
+    Returns
+    -------
+    Path
+        ``out_dir/personas.jsonl``: rows ``prompt_id``, ``task`` (``"persona"``),
+        ``prompt``, ``sample_index``, ``model``, ``settings`` (the first
+        round's fingerprint), ``completion`` (``Label: value`` lines) and
+        ``values`` (the raw value per field).
+    """
+    form = _check_form(form)
+    prompts = list(prompts)
+    if any(p.prefix for p in prompts):
+        raise ValueError("sample_personas forces its own prefixes: give prompts without a prefix")
+    if not (isinstance(value_tokens, int) and value_tokens >= 1):
+        raise ValueError(f"value_tokens must be a positive int, got {value_tokens!r}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    k = config.k
+    if lead is None:
+        lead = "\n" if backend.prompt_format(config) == "base-template" else ""
+    step = dataclasses.replace(config, max_new_tokens=value_tokens, stop=("\n",), top_logprobs=0)
+    first = out_dir / f"01-{form[0][0]}.jsonl"
+    sample_to_jsonl(backend, [Prompt(p.id, p.text, "persona", lead + form[0][1]) for p in prompts], first, step,
+                    progress=progress, extra_meta={"persona_form": form, "persona_round": 1})
+    rounds = [{(pid, i): r for (pid, i), r in _rows(first).items()}]
+    single = dataclasses.replace(step, k=1)
+    so_far = {(p.id, i): lead + form[0][1] + rounds[0][(p.id, i)]["completion"] for p in prompts for i in range(k)}
+    for j, (name, label) in enumerate(form[1:], start=2):
+        path = out_dir / f"{j:02d}-{name}.jsonl"
+        todo = [Prompt(f"{p.id}/{i}", p.text, "persona", so_far[(p.id, i)] + "\n" + label)
+                for p in prompts for i in range(k)]
+        sample_to_jsonl(backend, todo, path, single, progress=progress,
+                        extra_meta={"persona_form": form, "persona_round": j})
+        got = _rows(path)
+        this = {}
+        for p in prompts:
+            for i in range(k):
+                r = got[(f"{p.id}/{i}", 0)]
+                this[(p.id, i)] = r
+                so_far[(p.id, i)] = so_far[(p.id, i)] + "\n" + label + r["completion"]
+        rounds.append(this)
+    lines = []
+    for p in prompts:
+        for i in range(k):
+            values = {name: rounds[j][(p.id, i)]["completion"].strip() for j, (name, _) in enumerate(form)}
+            text = "\n".join(f"{label} {values[name]}".rstrip() for name, label in form)
+            row = {"prompt_id": p.id, "task": "persona", "prompt": p.text, "sample_index": i,
+                   "model": backend.model_id, "settings": rounds[0][(p.id, i)]["settings"], "completion": text,
+                   "values": values}
+            lines.append(json.dumps(row, ensure_ascii=False) + "\n")
+    out = out_dir / "personas.jsonl"
+    _write_atomic(out, "".join(lines))
+    return out
+
+
+def persona_table(texts: Sequence[str], fields: Sequence[str] = tuple(f for f, _ in PERSONA_FORM)) -> AttributeTable:
+    """Parse persona texts (``Label: value`` lines, free text or JSON) with
+    :func:`~diversity.generation.extract.extract_attributes`, and count an age
+    outside 0..120 as not found.
+
+    ``table.parse_rate`` is the fraction of texts with every field found;
+    ``table.failures`` lists the others with the fields they lack.
+
+    >>> t = persona_table(["Name: Ana\\nAge: 34\\nGender: female\\nNationality: Mexican\\nOccupation: nurse",
+    ...                    "Name: Bo\\nAge: old\\nGender: male\\nNationality: Swedish\\nOccupation:"])
+    >>> t.parse_rate, t.failures[0][:2]
+    (0.5, (1, ('age', 'occupation')))
+    """
+    table = extract_attributes(texts, fields)
+    if "age" in table.values:
+        ages = table.values["age"]
+        bad = [i for i, a in enumerate(ages) if a is not None and age_bucket(a) is None]
+        for i in bad:
+            ages[i] = None
+        if bad:
+            fails = {i: (missing, head) for i, missing, head in table.failures}
+            for i in bad:
+                missing, head = fails.get(i, ((), texts[i][:80]))
+                fails[i] = (tuple(f for f in fields if f == "age" or f in missing), head)
+            table.failures = [(i, m, h) for i, (m, h) in sorted(fails.items())]
+    return table

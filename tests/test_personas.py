@@ -1,0 +1,140 @@
+"""Personas filled in field by field (diversity.generation.personas) and the
+perturbed prompts of attractor experiments (diversity.generation.perturb):
+the tiny Llama of test_sampling for the mechanics, stored real outputs of the
+bundled models for parse rates."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from diversity.generation import DecodingConfig, Prompt
+from diversity.generation.extract import extract_fields
+from diversity.generation.perturb import KINDS, OFF_SENTENCE, perturbed_prompts
+from diversity.generation.personas import PERSONA_FORM, age_bucket, persona_table, sample_personas
+from diversity.text.tokenize import get_tokenizer
+
+DATA = Path(__file__).parent / "data" / "personas"
+FIELDS = [f for f, _ in PERSONA_FORM]
+
+
+def rows(path):
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+# ---- parsing ------------------------------------------------------------------------
+
+def test_an_empty_field_never_takes_the_next_line():
+    blank = "Name:\nAge:\nGender:\nNationality:\nOccupation:"
+    assert extract_fields(blank, FIELDS) == dict.fromkeys(FIELDS)
+    # a model that wrote the next label as the value has not given a value
+    got = extract_fields("Name: Ana\nAge: 34\nGender: Nationality\nNationality: Mexican\nOccupation: nurse", FIELDS)
+    assert got == {"name": "Ana", "age": "34", "gender": None, "nationality": "Mexican", "occupation": "nurse"}
+
+
+def test_age_buckets_and_persona_table():
+    assert [age_bucket(a) for a in (0, 17, 18, 24, 25, 64, 65, 120)] == \
+        ["<18", "<18", "18-24", "18-24", "25-34", "55-64", "65+", "65+"]
+    assert age_bucket(None) is None and age_bucket("121") is None
+    texts = ["Name: Ana\nAge: 34\nGender: female\nNationality: Mexican\nOccupation: nurse",
+             "Name: Old\nAge: 300\nGender: male\nNationality: Greek\nOccupation: sailor",
+             "Name: Bo\nAge:\nGender: male\nNationality:\nOccupation: baker"]
+    t = persona_table(texts)
+    assert t.parse_rate == pytest.approx(1 / 3)
+    assert t.values["age"] == ["34", None, None]  # 300 is no age
+    assert [(i, m) for i, m, _ in t.failures] == [(1, ("age",)), (2, ("age", "nationality"))]
+
+
+# ---- sampling field by field ----------------------------------------------------------
+
+from tests.test_sampling import backend, tiny_model  # noqa: E402,F401  (the tiny Llama fixtures)
+
+
+def test_fields_are_forced_one_after_another(backend, tmp_path):
+    prompts = [Prompt("q1", "the cat"), Prompt("q2", "a dog")]
+    cfg = DecodingConfig(k=2, seed=4, chat_template=False, base_template="{prompt}")
+    out = sample_personas(backend, prompts, tmp_path / "p", cfg, value_tokens=3, progress=False)
+    got = rows(out)
+    assert [(r["prompt_id"], r["sample_index"]) for r in got] == [("q1", 0), ("q1", 1), ("q2", 0), ("q2", 1)]
+    files = sorted(p.name for p in (tmp_path / "p").glob("0*.jsonl"))
+    assert files == [f"0{j}-{f}.jsonl" for j, f in enumerate(FIELDS, 1)]
+    first = rows(tmp_path / "p" / "01-name.jsonl")
+    assert all(r["prefix"] == "\nName:" for r in first)  # base template: a newline, then the label
+    for j, (field, label) in enumerate(PERSONA_FORM[1:], start=2):
+        for r in rows(tmp_path / "p" / f"0{j}-{field}.jsonl"):
+            pid, i = r["prompt_id"].split("/")
+            persona = next(x for x in got if x["prompt_id"] == pid and x["sample_index"] == int(i))
+            # the context is everything written so far, then this field's label
+            so_far = "\nName:" + rows(tmp_path / "p" / "01-name.jsonl")[
+                [(x["prompt_id"], x["sample_index"]) for x in first].index((pid, int(i)))]["completion"]
+            assert r["prefix"].startswith(so_far) and r["prefix"].endswith("\n" + label)
+            assert persona["values"][field] == r["completion"].strip()
+            assert r["sample_index"] == 0
+    for r in got:
+        assert r["completion"].splitlines()[0].startswith("Name:") and r["task"] == "persona"
+        assert [line.split(":")[0] for line in r["completion"].splitlines()] == \
+            ["Name", "Age", "Gender", "Nationality", "Occupation"]
+
+
+def test_personas_resume_after_a_lost_round(backend, tmp_path):
+    prompts = [Prompt("q1", "the cat"), Prompt("q2", "a dog")]
+    cfg = DecodingConfig(k=2, seed=9, chat_template=False, base_template="{prompt}")
+    out = sample_personas(backend, prompts, tmp_path / "p", cfg, value_tokens=2, progress=False)
+    before = out.read_text()
+    last = tmp_path / "p" / "05-occupation.jsonl"
+    lines = last.read_text().splitlines(keepends=True)
+    last.write_text("".join(lines[:2]))  # the run was killed during the last round
+    (tmp_path / "p" / "personas.jsonl").unlink()
+    again = sample_personas(backend, prompts, tmp_path / "p", cfg, value_tokens=2, progress=False)
+    assert again.read_text() == before
+
+
+def test_persona_sampling_refuses_what_it_cannot_do(backend, tmp_path):
+    with pytest.raises(ValueError, match="without a prefix"):
+        sample_personas(backend, [Prompt("q", "x", prefix="y")], tmp_path, progress=False)
+    with pytest.raises(ValueError, match="repeats a field"):
+        sample_personas(backend, [Prompt("q", "x")], tmp_path, form=[("a", "A:"), ("a", "B:")], progress=False)
+    with pytest.raises(ValueError, match="one-line label"):
+        sample_personas(backend, [Prompt("q", "x")], tmp_path, form=[("a", "A:\n")], progress=False)
+
+
+# ---- perturbations -------------------------------------------------------------------
+
+PS = [Prompt("b", "Describe a city."), Prompt("a", "Tell a story."), Prompt("c", "Name a colour.")]
+DONE = {"a": ["", "Once upon a time a fox lived by the river."], "b": ["Paris glows at night, full of light."],
+        "c": ["Glimmer is a soft green with silver."]}
+
+
+def test_prefix_borrows_from_the_next_prompt_in_id_order():
+    got = perturbed_prompts(PS, DONE, "prefix", size=3, lead=" ")
+    assert [(p.id, p.prefix) for p in got] == [("b", " Glimmer is a"), ("a", " Paris glows at"),
+                                                ("c", " Once upon a")]  # 'a' skips its blank first completion
+    assert [p.text for p in got] == [p.text for p in PS]
+    assert get_tokenizer("unicode")(got[0].prefix) == ["Glimmer", "is", "a"]
+
+
+def test_random_token_keeps_the_start_and_injects_foreign_words():
+    got = perturbed_prompts(PS, DONE, "random-token", size=4, position=2, seed=3)
+    tok = get_tokenizer("unicode")
+    for p in got:
+        own = tok(next(t for t in DONE[p.id] if t.strip()))
+        words = tok(p.prefix)
+        assert words[:2] == own[:2] and len(words) == 6
+        assert not set(words[2:]) & {w for t in DONE[p.id] for w in tok(t)}
+    assert got == perturbed_prompts(PS, DONE, "random-token", size=4, position=2, seed=3)
+    assert got != perturbed_prompts(PS, DONE, "random-token", size=4, position=2, seed=4)
+
+
+def test_off_sentence_and_errors():
+    assert {p.prefix for p in perturbed_prompts(PS, DONE, "off-sentence")} == {OFF_SENTENCE}
+    assert set(KINDS) == {"prefix", "random-token", "off-sentence"}
+    with pytest.raises(ValueError, match="kind must be one of"):
+        perturbed_prompts(PS, DONE, "swap")
+    with pytest.raises(ValueError, match="needs at least 2 prompts"):
+        perturbed_prompts(PS[:1], DONE, "prefix")
+    with pytest.raises(ValueError, match="no unperturbed completions for prompt 'z'"):
+        perturbed_prompts([Prompt("z", "x"), *PS], DONE, "off-sentence")
+    with pytest.raises(ValueError, match="no non-blank unperturbed completion"):
+        perturbed_prompts(PS, {**DONE, "a": ["  "]}, "prefix")
+    with pytest.raises(ValueError, match="size must be an int >= 1"):
+        perturbed_prompts(PS, DONE, "prefix", size=0)
