@@ -1,6 +1,8 @@
 """Generating the data: sampling completions from local models or endpoints
 into resumable JSONL files (:mod:`.sampling`, :mod:`.backends`,
-:mod:`.config`), and extracting attributes from generated text (:mod:`.extract`)."""
+:mod:`.config`), personas filled in field by field (:mod:`.personas`),
+perturbed prompts for attractor experiments (:mod:`.perturb`), and extracting
+attributes from generated text (:mod:`.extract`)."""
 
 from .backends import OpenAIBackend, TransformersBackend
 from .config import (Backend, DecodingConfig, EndpointError, Generation, Prompt, ResumeError, prompt_seed,
