@@ -139,3 +139,52 @@ def test_the_return_curve_cuts_the_continuation():
     cut = diversity.attractor_strength(u, {"cat": ["The cat sat on the mat", "Quarterly revenue rose four percent "
                                                    "in"]}, threshold=0.3, perturbation="prefix")
     assert cut.nearest_similarity == pytest.approx(curve[6].nearest_similarity, abs=1e-12)
+
+
+class BagOfWords:
+    """A tiny real embedder built here: hashed word counts (deterministic, no model download)."""
+
+    model_id, revision = "test-bag-of-words", "1"
+
+    def encode(self, texts):
+        import zlib
+
+        out = np.zeros((len(texts), 64))
+        for i, t in enumerate(texts):
+            for w in t.lower().replace(".", " ").split():
+                out[i, zlib.crc32(w.encode()) % 64] += 1.0
+        return out + 1e-3  # never a zero row
+
+
+PARAPHRASES = ["the cat sat on the warm mat by the door of the old house today",
+               "the cat sat on the mat by the door of the old house this morning",
+               "a cat sat on the warm mat near the door of the old house today",
+               "the cat was sitting on the mat by the door of the house today"]
+
+
+def test_the_curve_reads_r_against_a_baseline_of_the_same_length():
+    # a perfect attractor: the perturbed continuations are the unperturbed completions themselves
+    u, p = {"x": PARAPHRASES}, {"x": PARAPHRASES}
+    curve = diversity.attractor_curve(u, p, tokens=(2, 4, 8, None), embedder=BagOfWords(), threshold=0.3)
+    for n, r in curve.items():
+        # each cut continuation has its own whole completion among the clusters, the held-out one does not
+        assert r.value >= r.chance_rate, n
+        assert r.nearest_similarity >= r.details["chance_similarity"] - 1e-12, n
+    assert curve[2].chance_rate < curve[None].chance_rate  # the baseline itself depends on the length
+    whole = diversity.attractor_strength(u, p, embedder=BagOfWords(), threshold=0.3)
+    assert whole.chance_rate == curve[None].chance_rate and whole.value == curve[None].value
+
+
+def test_blank_completions_are_left_out_and_counted():
+    u = {"x": PARAPHRASES + [""], "y": PARAPHRASES}
+    p = {"x": [PARAPHRASES[0], "", "   "], "y": ["", " "]}
+    with pytest.warns(diversity.UndefinedMetricWarning, match=r"1 prompt\(s\) left out.*'y'"):
+        r = diversity.attractor_strength(u, p, embedder=BagOfWords(), threshold=0.3)
+    assert r.groups == ("x",) and r.n_unperturbed == 4 and r.n_perturbed == 1
+    assert r.details["blank_unperturbed"] == 1 and r.details["blank_perturbed"] == 4
+    assert r.details["left_out"] == ("y",)
+    clean = diversity.attractor_strength({"x": PARAPHRASES}, {"x": PARAPHRASES[:1]}, embedder=BagOfWords(),
+                                         threshold=0.3)
+    assert r.value == clean.value and r.chance_rate == clean.chance_rate
+    with pytest.raises(diversity.InvalidParameterError, match="int >= 1"):
+        diversity.attractor_strength(u, p, embedder=BagOfWords(), continuation_tokens=0)

@@ -14,7 +14,7 @@ clusters.
 
 from __future__ import annotations
 
-import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Mapping, Sequence
 
@@ -23,7 +23,7 @@ import numpy as np
 from .._version import __version__
 from ..core.corpus import Corpus
 from ..core.data import as_array_groups, as_groups
-from ..core.errors import InvalidParameterError
+from ..core.errors import InvalidParameterError, UndefinedMetricWarning
 from ..core.result import ConfidenceInterval
 from ..core.signature import Signature
 from ..stats.bootstrap import bootstrap_mean_ci
@@ -158,6 +158,12 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
     continuations cut at n tokens after the perturbation, for growing n,
     gives the return curve.
 
+    Blank completions (empty or whitespace only) are non-answers: they are
+    left out on both sides and counted in ``details`` (``blank_unperturbed``,
+    ``blank_perturbed``); a prompt that blanks leave with fewer than 2
+    unperturbed or no perturbed completions is left out with an
+    :class:`~diversity.UndefinedMetricWarning` (``details["left_out"]``).
+
     Parameters
     ----------
     unperturbed, perturbed : completions per prompt
@@ -175,11 +181,15 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
     position, size : int or None
         Where the perturbation was applied (tokens into the generation) and
         how large it was (tokens); recorded as ``pos:`` and ``size:``.
-    continuation_tokens : int or None
+    continuation_tokens : int >= 1 or None
         Cut every perturbed continuation after its first n word tokens
         (``unicode-v2``; a prefix of the text) before embedding it: the
         return after n tokens, recorded as ``after:n`` (``after:all``: not
-        cut). :func:`attractor_curve` computes it for several n.
+        cut). The baseline is cut alike: for :math:`R_0` and the chance
+        similarity each held-out unperturbed completion is cut at n tokens
+        and compared with the other, whole, completions, so that R(n) is
+        read against a text of the same length.
+        :func:`attractor_curve` computes it for several n.
     confidence_level, n_resamples, method, random_state
         Bootstrap over prompts (``scipy.stats.bootstrap``), in the canonical
         order of the prompt keys.
@@ -208,10 +218,14 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
     if linkage not in _LINKAGES:
         raise InvalidParameterError(f"attractor_strength: the 'linkage' parameter must be one of "
                                     f"{', '.join(_LINKAGES)}, got {linkage!r}.")
-    for name, v in (("position", position), ("size", size), ("continuation_tokens", continuation_tokens)):
+    for name, v in (("position", position), ("size", size)):
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
             raise InvalidParameterError(f"attractor_strength: the {name!r} parameter must be a non-negative int "
                                         f"or None, got {v!r}.")
+    if continuation_tokens is not None and (not isinstance(continuation_tokens, int)
+                                            or isinstance(continuation_tokens, bool) or continuation_tokens < 1):
+        raise InvalidParameterError(f"attractor_strength: the 'continuation_tokens' parameter must be an int >= 1 "
+                                    f"or None, got {continuation_tokens!r}.")
     if not isinstance(perturbation, str) or not perturbation or any(c in perturbation for c in "|: "):
         raise InvalidParameterError("attractor_strength: the 'perturbation' parameter must be a non-empty name "
                                     f"without '|', ':' or spaces, got {perturbation!r}.")
@@ -224,17 +238,21 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
                                         "embed the cut continuations yourself.")
         if not (isinstance(embeddings, (tuple, list)) and len(embeddings) == 2):
             raise InvalidParameterError("attractor_strength: embeddings= must be a pair (unperturbed, perturbed).")
+        blanks = {}
         (ku, u_sets, emb), (kp, p_sets, _) = (_sets(None, embeddings[0], "unperturbed", None),
                                               _sets(None, embeddings[1], "perturbed", None))
     else:
         if unperturbed is None or perturbed is None:
             raise InvalidParameterError("attractor_strength needs both unperturbed= and perturbed= completions.")
-        if continuation_tokens is not None:
-            perturbed = _cut_sets(perturbed, continuation_tokens)
+        unperturbed, perturbed, blanks = _without_blanks(unperturbed, perturbed)
         if embedder is None:
             from .semantic import VectorMetric
 
             embedder = VectorMetric.default_embedder()
+        if continuation_tokens is not None:
+            perturbed = _cut_sets(perturbed, continuation_tokens)
+            # the chance baseline at the same length: each held-out unperturbed completion cut alike
+            _, probe_sets, _ = _sets(_cut_sets(unperturbed, continuation_tokens), None, "unperturbed", embedder)
         (ku, u_sets, emb), (kp, p_sets, _) = (_sets(unperturbed, None, "unperturbed", embedder),
                                               _sets(perturbed, None, "perturbed", embedder))
     if set(ku) != set(kp) or len(ku) != len(kp):
@@ -245,18 +263,19 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
         raise ValueError(f"attractor_strength: unperturbed embeddings have dimension {u_sets[0].shape[1]}, "
                          f"perturbed ones {p_sets[0].shape[1]}.")
     p_of = dict(zip(kp, p_sets))
+    probes = u_sets if continuation_tokens is None else probe_sets
     rates, chance, sims, chance_sims = [], [], [], []
-    for key, u in zip(ku, u_sets):
+    for key, u, probe in zip(ku, u_sets, probes):
         if len(u) < 2:
             raise ValueError(f"attractor_strength: prompt {key!r} has {len(u)} unperturbed completion; clusters to "
                              "return to need at least 2.")
         p = p_of[key]
         rates.append(float(returns_to_clusters(u, p, threshold, linkage).mean()))
-        loo = [bool(returns_to_clusters(np.delete(u, i, axis=0), u[i:i + 1], threshold, linkage)[0])
+        loo = [bool(returns_to_clusters(np.delete(u, i, axis=0), probe[i:i + 1], threshold, linkage)[0])
                for i in range(len(u))]
         chance.append(float(np.mean(loo)))
         sims.append(float(np.clip(p @ u.T, -1.0, 1.0).max(axis=1).mean()))
-        own = np.clip(u @ u.T, -1.0, 1.0)
+        own = np.clip(probe @ u.T, -1.0, 1.0)
         np.fill_diagonal(own, -np.inf)
         chance_sims.append(float(own.max(axis=1).mean()))
     order = canonical_order(list(ku))
@@ -283,7 +302,29 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
         n_unperturbed=int(sum(k)), n_perturbed=int(sum(m)), ci=ci,
         details={"per_group_chance_rate": tuple(chance),
                  "chance_similarity": float(np.mean(np.array(chance_sims)[order])),
-                 "per_group_chance_similarity": tuple(chance_sims)})
+                 "per_group_chance_similarity": tuple(chance_sims), **blanks})
+
+
+def _without_blanks(unperturbed: Any, perturbed: Any) -> tuple[dict, dict, dict[str, Any]]:
+    """Both sides without blank completions (non-answers, counted), and without the prompts that are left
+    with fewer than 2 unperturbed or no perturbed completions (a warning names them)."""
+    u, p = as_groups(unperturbed, name="unperturbed"), as_groups(perturbed, name="perturbed")
+    us = {k: [t for t in s if t.strip()] for k, s in zip(u.keys, u.sets)}
+    ps = {k: [t for t in s if t.strip()] for k, s in zip(p.keys, p.sets)}
+    n_u = sum(len(s) for s in u.sets) - sum(map(len, us.values()))
+    n_p = sum(len(s) for s in p.sets) - sum(map(len, ps.values()))
+    short = {k: len(s) for k, s in zip(u.keys, u.sets) if len(s) < 2}
+    left = [k for k in us if k in ps and k not in short and (len(us[k]) < 2 or not ps[k])]
+    if left:
+        warnings.warn(f"attractor_strength: {len(left)} prompt(s) left out because blank completions leave fewer "
+                      f"than 2 unperturbed or no perturbed ones: {', '.join(map(repr, left[:5]))}"
+                      f"{'...' if len(left) > 5 else ''}.", UndefinedMetricWarning, stacklevel=3)
+        if len(left) == len(us):
+            raise ValueError("attractor_strength: no prompt has 2 non-blank unperturbed and 1 non-blank perturbed "
+                             "completion.")
+    us = {k: (s if k not in short else list(dict(zip(u.keys, u.sets))[k])) for k, s in us.items() if k not in left}
+    ps = {k: s for k, s in ps.items() if k not in left}
+    return us, ps, {"blank_unperturbed": n_u, "blank_perturbed": n_p, "left_out": tuple(left)}
 
 
 def _cut_sets(perturbed: Any, n: int) -> dict:
@@ -302,8 +343,10 @@ def attractor_curve(unperturbed: Any, perturbed: Any, *, tokens: Sequence[int | 
 
     How fast a model comes back: an attractor pulls the continuation back
     within a few tokens, so R rises early and stays; without one R stays
-    near 0 at every n. Read each point beside its own ``chance_rate`` (the
-    same for every n) and ``nearest_similarity``. ``kwargs`` go to
+    near 0 at every n. Read each point beside its own ``chance_rate`` and
+    ``details["chance_similarity"]``, computed on unperturbed completions cut
+    at the same n (a short text is far from whole completions whatever the
+    model did). ``kwargs`` go to
     :func:`attractor_strength` (``embedder``, ``threshold``, ``linkage``,
     ``perturbation``, ``position``, ``size``, the CI options).
 
