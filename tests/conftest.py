@@ -35,3 +35,38 @@ def ref_counter(token_lists, n):
     for toks in token_lists:
         c.update(ref_ngrams(toks, n))
     return c
+
+
+# ---- a tiny randomly initialised Llama built here (sampler tests) ---------------------------------------
+
+TINY_WORDS = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "log", "big", "red", "and", "then", "."]
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A word-level Llama with one layer, saved to a folder (no download)."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = {"<pad>": 0, "<eos>": 1, "<unk>": 2, **{w: i + 3 for i, w in enumerate(TINY_WORDS)}}
+    t = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    t.pre_tokenizer = pre_tokenizers.Whitespace()
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tok = transformers.PreTrainedTokenizerFast(tokenizer_object=t, unk_token="<unk>", pad_token="<pad>",
+                                               eos_token="<eos>")
+    tok.chat_template = "{% for m in messages %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}then{% endif %}"
+    tok.save_pretrained(folder)
+    cfg = transformers.LlamaConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                   num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
+                                   pad_token_id=0, eos_token_id=1, bos_token_id=1)
+    torch.manual_seed(0)
+    transformers.LlamaForCausalLM(cfg).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def backend(tiny_model):
+    from diversity.generation import TransformersBackend
+
+    return TransformersBackend(tiny_model, model_id="tiny-llama")

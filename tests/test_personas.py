@@ -47,8 +47,6 @@ def test_age_buckets_and_persona_table():
 
 # ---- sampling field by field ----------------------------------------------------------
 
-from tests.test_sampling import backend, tiny_model  # noqa: E402,F401  (the tiny Llama fixtures)
-
 
 def test_fields_are_forced_one_after_another(backend, tmp_path):
     prompts = [Prompt("q1", "the cat"), Prompt("q2", "a dog")]
@@ -69,6 +67,7 @@ def test_fields_are_forced_one_after_another(backend, tmp_path):
                 [(x["prompt_id"], x["sample_index"]) for x in first].index((pid, int(i)))]["completion"]
             assert r["prefix"].startswith(so_far) and r["prefix"].endswith("\n" + label)
             assert persona["values"][field] == r["completion"].strip()
+            assert (field in persona["truncated"]) == (r["finish_reason"] == "length")
             assert r["sample_index"] == 0
     for r in got:
         assert r["completion"].splitlines()[0].startswith("Name:") and r["task"] == "persona"

@@ -10,39 +10,13 @@ import pytest
 
 import diversity
 from diversity.generation import (DecodingConfig, EndpointError, OpenAIBackend, Prompt, ResumeError,
-                                TransformersBackend, load_prompts, prompt_seed, read_meta, sample_to_jsonl,
+                                load_prompts, prompt_seed, read_meta, sample_to_jsonl,
                                 settings_fingerprint)
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-WORDS = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "log", "big", "red", "and", "then", "."]
 PROMPTS = [Prompt("p1", "the cat"), Prompt("p2", "a dog"), Prompt("p3", "red mat")]
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
-    vocab = {"<pad>": 0, "<eos>": 1, "<unk>": 2, **{w: i + 3 for i, w in enumerate(WORDS)}}
-    t = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    t.pre_tokenizer = pre_tokenizers.Whitespace()
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    tok = transformers.PreTrainedTokenizerFast(tokenizer_object=t, unk_token="<unk>", pad_token="<pad>",
-                                               eos_token="<eos>")
-    tok.chat_template = "{% for m in messages %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}then{% endif %}"
-    tok.save_pretrained(folder)
-    cfg = transformers.LlamaConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                   num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
-                                   pad_token_id=0, eos_token_id=1, bos_token_id=1)
-    torch.manual_seed(0)
-    transformers.LlamaForCausalLM(cfg).save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def backend(tiny_model):
-    return TransformersBackend(tiny_model, model_id="tiny-llama")
 
 
 CONFIG = DecodingConfig(k=3, max_new_tokens=6, seed=7, top_logprobs=5)

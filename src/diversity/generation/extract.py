@@ -19,7 +19,7 @@ def _clean(field_name: str, value: str, fields: Sequence[str] = ()) -> str | Non
     if not v or v.casefold() in {f.casefold() for f in fields}:  # empty, or the next field's label
         return None
     if field_name == "age":
-        m = re.search(r"\d{1,3}", v)
+        m = re.search(r"(?<!\d)\d{1,3}(?!\d)", v)  # "1990" is no age, not 199
         return m.group(0) if m else None
     return v.split("\n")[0].strip()
 

@@ -17,11 +17,14 @@ For each prompt, ``k`` personas are written in ``len(form)`` rounds:
 
 Every round is a :func:`~diversity.generation.sample_to_jsonl` file in the
 output folder (``01-name.jsonl``, ``02-age.jsonl``...), so the whole run
-resumes and survives a kill like any other sampling run; round j of persona
-i has prompt id ``"<prompt id>/<i>"`` and its own seed. ``personas.jsonl``
-assembles them: one row per persona with ``completion`` = the persona as
-``Label: value`` lines, which :func:`diversity.generation.extract.extract_attributes`
-parses. A value that is empty (the model wrote a newline at once), an age
+resumes and survives a kill like any other sampling run; round 1 holds
+persona i as ``sample_index`` i of the prompt's own id, and every later round
+holds it as prompt id ``"<prompt id>/<i>"`` (k = 1, its own seed).
+``personas.jsonl`` assembles them: one row per persona with ``completion`` =
+the persona as ``Label: value`` lines, which
+:func:`diversity.generation.extract.extract_attributes` parses, and
+``truncated``, the fields whose value hit ``value_tokens`` before its line
+ended (kept, but reported: the value may be cut). A value that is empty (the model wrote a newline at once), an age
 without a number, or a model that cannot be made to continue (a chat
 endpoint) is reported, never dropped silently: see :func:`persona_table`.
 """
@@ -31,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from pathlib import Path
 from typing import Iterable, Sequence, Union
 
@@ -50,13 +54,19 @@ AGE_BUCKETS: tuple[tuple[int, str], ...] = ((0, "<18"), (18, "18-24"), (25, "25-
 
 
 def age_bucket(age: str | int | None) -> str | None:
-    """The :data:`AGE_BUCKETS` label of an age (``None`` for ``None`` or an age outside 0..120).
+    """The :data:`AGE_BUCKETS` label of an age: an int, or a str of 1-3 digits (``None`` for ``None``, any
+    other text, or an age outside 0..120; :func:`persona_table` has already taken ages to their integer).
 
-    >>> age_bucket("34"), age_bucket(17), age_bucket(70), age_bucket(200)
-    ('25-34', '<18', '65+', None)
+    >>> age_bucket("34"), age_bucket(17), age_bucket(70), age_bucket(200), age_bucket("34 years")
+    ('25-34', '<18', '65+', None, None)
     """
     if age is None:
         return None
+    if isinstance(age, str):
+        m = re.fullmatch(r"\s*(\d{1,3})\s*", age)
+        if m is None:
+            return None
+        age = m.group(1)
     a = int(age)
     if not 0 <= a <= 120:
         return None
@@ -131,7 +141,8 @@ def sample_personas(backend: Backend, prompts: Iterable[Prompt], out_dir: Union[
         ``out_dir/personas.jsonl``: rows ``prompt_id``, ``task`` (``"persona"``),
         ``prompt``, ``sample_index``, ``model``, ``settings`` (the first
         round's fingerprint), ``completion`` (``Label: value`` lines) and
-        ``values`` (the raw value per field).
+        ``values`` (the raw value per field) and ``truncated`` (the fields whose
+        value reached ``value_tokens`` without ending its line).
     """
     form = _check_form(form)
     prompts = list(prompts)
@@ -169,10 +180,12 @@ def sample_personas(backend: Backend, prompts: Iterable[Prompt], out_dir: Union[
     for p in prompts:
         for i in range(k):
             values = {name: rounds[j][(p.id, i)]["completion"].strip() for j, (name, _) in enumerate(form)}
+            truncated = [name for j, (name, _) in enumerate(form)
+                         if rounds[j][(p.id, i)]["finish_reason"] == "length"]
             text = "\n".join(f"{label} {values[name]}".rstrip() for name, label in form)
             row = {"prompt_id": p.id, "task": "persona", "prompt": p.text, "sample_index": i,
                    "model": backend.model_id, "settings": rounds[0][(p.id, i)]["settings"], "completion": text,
-                   "values": values}
+                   "values": values, "truncated": truncated}
             lines.append(json.dumps(row, ensure_ascii=False) + "\n")
     out = out_dir / "personas.jsonl"
     _write_atomic(out, "".join(lines))
