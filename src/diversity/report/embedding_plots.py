@@ -117,6 +117,9 @@ def plot_embeddings(models: Mapping[str, Any] | None = None, *, embeddings: Mapp
         model, in the full embedding space): every cluster of two or more
         completions is outlined in the model's colour (its convex hull in
         the projection), and the title gives each model's number of clusters.
+        With ``per_prompt=False`` each model's completions of all prompts
+        are pooled and clustered together (not the per-prompt count of
+        :func:`diversity.semantic_clusters`).
 
     Returns
     -------
