@@ -54,7 +54,7 @@ def test_fields_are_forced_one_after_another(backend, tmp_path):
     out = sample_personas(backend, prompts, tmp_path / "p", cfg, value_tokens=3, progress=False)
     got = rows(out)
     assert [(r["prompt_id"], r["sample_index"]) for r in got] == [("q1", 0), ("q1", 1), ("q2", 0), ("q2", 1)]
-    files = sorted(p.name for p in (tmp_path / "p").glob("0*.jsonl"))
+    files = sorted(p.name for p in (tmp_path / "p").glob("0*.jsonl") if "retries" not in p.name)
     assert files == [f"0{j}-{f}.jsonl" for j, f in enumerate(FIELDS, 1)]
     first = rows(tmp_path / "p" / "01-name.jsonl")
     assert all(r["prefix"] == "\nName:" for r in first)  # base template: a newline, then the label
@@ -88,11 +88,40 @@ def test_personas_resume_after_a_lost_round(backend, tmp_path):
     assert again.read_text() == before
 
 
+def test_empty_values_are_sampled_again_and_counted(backend, tmp_path):
+    # with this seed the tiny Llama ends some values at once (its end-of-sequence token first)
+    prompts = [Prompt("q1", "the cat"), Prompt("q2", "a dog")]
+    cfg = DecodingConfig(k=4, seed=5, chat_template=False, base_template="{prompt}")
+    out = sample_personas(backend, prompts, tmp_path / "p", cfg, value_tokens=2, retries=2, progress=False)
+    got = rows(out)
+    retried = [r for r in got if r["retries"]]
+    assert retried and {"name", "age"} <= {f for r in retried for f in r["retries"]}
+    for r in retried:
+        for field, n in r["retries"].items():
+            j = FIELDS.index(field) + 1
+            first = {(x["prompt_id"], x["sample_index"]): x for x in rows(tmp_path / "p" / f"0{j}-{field}.jsonl")}
+            key = (r["prompt_id"], r["sample_index"]) if j == 1 else (f"{r['prompt_id']}/{r['sample_index']}", 0)
+            assert first[key]["completion"].strip() == ""  # the first try was empty
+            tries = {x["prompt_id"]: x for x in rows(tmp_path / "p" / f"0{j}-{field}.retries.jsonl")}
+            last = tries[f"{r['prompt_id']}/{r['sample_index']}/retry{n}"]
+            assert r["values"][field] == last["completion"].strip()
+            assert last["prefix"] == first[key]["prefix"]  # the same context, another seed
+    assert all(r["retries"] == {} for r in got if r not in retried)
+    before = out.read_text()
+    (tmp_path / "p" / "personas.jsonl").unlink()
+    assert sample_personas(backend, prompts, tmp_path / "p", cfg, value_tokens=2, retries=2,
+                           progress=False).read_text() == before  # resumed: nothing sampled again
+    none = sample_personas(backend, prompts, tmp_path / "n", cfg, value_tokens=2, retries=0, progress=False)
+    assert all(r["retries"] == {} for r in rows(none)) and any(not v for r in rows(none) for v in r["values"].values())
+
+
 def test_persona_sampling_refuses_what_it_cannot_do(backend, tmp_path):
     with pytest.raises(ValueError, match="without a prefix"):
         sample_personas(backend, [Prompt("q", "x", prefix="y")], tmp_path, progress=False)
     with pytest.raises(ValueError, match="repeats a field"):
         sample_personas(backend, [Prompt("q", "x")], tmp_path, form=[("a", "A:"), ("a", "B:")], progress=False)
+    with pytest.raises(ValueError, match="retries must be an int >= 0"):
+        sample_personas(backend, [Prompt("q", "x")], tmp_path, retries=-1, progress=False)
     with pytest.raises(ValueError, match="one-line label"):
         sample_personas(backend, [Prompt("q", "x")], tmp_path, form=[("a", "A:\n")], progress=False)
 

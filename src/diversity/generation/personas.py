@@ -24,9 +24,12 @@ holds it as prompt id ``"<prompt id>/<i>"`` (k = 1, its own seed).
 the persona as ``Label: value`` lines, which
 :func:`diversity.generation.extract.extract_attributes` parses, and
 ``truncated``, the fields whose value hit ``value_tokens`` before its line
-ended (kept, but reported: the value may be cut). A value that is empty (the model wrote a newline at once), an age
-without a number, or a model that cannot be made to continue (a chat
-endpoint) is reported, never dropped silently: see :func:`persona_table`.
+ended (kept, but reported: the value may be cut). A value that comes back
+empty (the model ended the line at once) is sampled again, with its own
+seed, up to ``retries`` times, and the retries are counted per persona. A
+value still empty after them, an age without a number, or a model that
+cannot be made to continue (a chat endpoint) is reported, never dropped
+silently: see :func:`persona_table`.
 """
 
 from __future__ import annotations
@@ -107,7 +110,8 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def sample_personas(backend: Backend, prompts: Iterable[Prompt], out_dir: Union[str, os.PathLike],
                     config: DecodingConfig = DecodingConfig(), *, form: Sequence[tuple[str, str]] = PERSONA_FORM,
-                    lead: str | None = None, value_tokens: int = 12, progress: bool = True) -> Path:
+                    lead: str | None = None, value_tokens: int = 12, retries: int = 3,
+                    progress: bool = True) -> Path:
     """Sample ``config.k`` personas per prompt, field by field, into ``out_dir``; returns ``personas.jsonl``.
 
     Parameters
@@ -134,6 +138,13 @@ def sample_personas(backend: Backend, prompts: Iterable[Prompt], out_dir: Union[
         template (the assistant's turn starts there).
     value_tokens : int
         The most tokens one value may take.
+    retries : int
+        An empty value (the model ended the line at once) is sampled again,
+        with its own seed, up to this many times (``0``: never); the
+        personas are then those the model writes when it writes a value
+        (conditioned on a non-empty value), and the row's ``retries`` says
+        how many were needed per field. Retries go to
+        ``<round>.retries.jsonl`` with prompt ids ``<id>/<i>/retry<a>``.
 
     Returns
     -------
@@ -141,8 +152,9 @@ def sample_personas(backend: Backend, prompts: Iterable[Prompt], out_dir: Union[
         ``out_dir/personas.jsonl``: rows ``prompt_id``, ``task`` (``"persona"``),
         ``prompt``, ``sample_index``, ``model``, ``settings`` (the first
         round's fingerprint), ``completion`` (``Label: value`` lines) and
-        ``values`` (the raw value per field) and ``truncated`` (the fields whose
-        value reached ``value_tokens`` without ending its line).
+        ``values`` (the raw value per field), ``truncated`` (the fields whose
+        value reached ``value_tokens`` without ending its line) and
+        ``retries`` (field -> retries used, where any).
     """
     form = _check_form(form)
     prompts = list(prompts)
@@ -150,43 +162,61 @@ def sample_personas(backend: Backend, prompts: Iterable[Prompt], out_dir: Union[
         raise ValueError("sample_personas forces its own prefixes: give prompts without a prefix")
     if not (isinstance(value_tokens, int) and value_tokens >= 1):
         raise ValueError(f"value_tokens must be a positive int, got {value_tokens!r}")
+    if not (isinstance(retries, int) and not isinstance(retries, bool) and retries >= 0):
+        raise ValueError(f"retries must be an int >= 0, got {retries!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     k = config.k
     if lead is None:
         lead = "\n" if backend.prompt_format(config) == "base-template" else ""
     step = dataclasses.replace(config, max_new_tokens=value_tokens, stop=("\n",), top_logprobs=0)
-    first = out_dir / f"01-{form[0][0]}.jsonl"
-    sample_to_jsonl(backend, [Prompt(p.id, p.text, "persona", lead + form[0][1]) for p in prompts], first, step,
-                    progress=progress, extra_meta={"persona_form": form, "persona_round": 1})
-    rounds = [{(pid, i): r for (pid, i), r in _rows(first).items()}]
     single = dataclasses.replace(step, k=1)
-    so_far = {(p.id, i): lead + form[0][1] + rounds[0][(p.id, i)]["completion"] for p in prompts for i in range(k)}
-    for j, (name, label) in enumerate(form[1:], start=2):
+    keys = [(p.id, i) for p in prompts for i in range(k)]
+    text_of = {p.id: p.text for p in prompts}
+    so_far = {key: lead for key in keys}
+    chosen: dict[str, dict] = {}  # field -> {persona: the accepted row}
+    tries: dict[str, dict] = {}  # field -> {persona: retries used}
+    for j, (name, label) in enumerate(form, start=1):
         path = out_dir / f"{j:02d}-{name}.jsonl"
-        todo = [Prompt(f"{p.id}/{i}", p.text, "persona", so_far[(p.id, i)] + "\n" + label)
-                for p in prompts for i in range(k)]
-        sample_to_jsonl(backend, todo, path, single, progress=progress,
-                        extra_meta={"persona_form": form, "persona_round": j})
-        got = _rows(path)
-        this = {}
-        for p in prompts:
-            for i in range(k):
-                r = got[(f"{p.id}/{i}", 0)]
-                this[(p.id, i)] = r
-                so_far[(p.id, i)] = so_far[(p.id, i)] + "\n" + label + r["completion"]
-        rounds.append(this)
+        meta = {"persona_form": form, "persona_round": j}
+        context = {key: so_far[key] + ("\n" if j > 1 else "") + label for key in keys}
+        if j == 1:  # one call per prompt: its k personas start together
+            sample_to_jsonl(backend, [Prompt(p.id, p.text, "persona", context[(p.id, 0)]) for p in prompts], path,
+                            step, progress=progress, extra_meta=meta)
+            got = _rows(path)
+            this = {key: got[key] for key in keys}
+        else:
+            sample_to_jsonl(backend, [Prompt(f"{pid}/{i}", text_of[pid], "persona", context[(pid, i)])
+                                      for pid, i in keys], path, single, progress=progress, extra_meta=meta)
+            got = _rows(path)
+            this = {(pid, i): got[(f"{pid}/{i}", 0)] for pid, i in keys}
+        used = dict.fromkeys(keys, 0)
+        retry_path = out_dir / f"{j:02d}-{name}.retries.jsonl"
+        for attempt in range(1, retries + 1):  # an empty value is sampled again, with its own seed
+            empty = [key for key in keys if not this[key]["completion"].strip()]
+            if not empty:
+                break
+            sample_to_jsonl(backend, [Prompt(f"{pid}/{i}/retry{attempt}", text_of[pid], "persona", context[(pid, i)])
+                                      for pid, i in empty], retry_path, single, progress=progress,
+                            extra_meta=dict(meta, persona_retries=True))
+            again = _rows(retry_path)
+            for pid, i in empty:
+                this[(pid, i)] = again[(f"{pid}/{i}/retry{attempt}", 0)]
+                used[(pid, i)] = attempt
+        chosen[name], tries[name] = this, used
+        for key in keys:
+            so_far[key] = context[key] + this[key]["completion"]
     lines = []
-    for p in prompts:
-        for i in range(k):
-            values = {name: rounds[j][(p.id, i)]["completion"].strip() for j, (name, _) in enumerate(form)}
-            truncated = [name for j, (name, _) in enumerate(form)
-                         if rounds[j][(p.id, i)]["finish_reason"] == "length"]
-            text = "\n".join(f"{label} {values[name]}".rstrip() for name, label in form)
-            row = {"prompt_id": p.id, "task": "persona", "prompt": p.text, "sample_index": i,
-                   "model": backend.model_id, "settings": rounds[0][(p.id, i)]["settings"], "completion": text,
-                   "values": values, "truncated": truncated}
-            lines.append(json.dumps(row, ensure_ascii=False) + "\n")
+    for key in keys:
+        pid, i = key
+        values = {name: chosen[name][key]["completion"].strip() for name, _ in form}
+        truncated = [name for name, _ in form if chosen[name][key]["finish_reason"] == "length"]
+        text = "\n".join(f"{label} {values[name]}".rstrip() for name, label in form)
+        row = {"prompt_id": pid, "task": "persona", "prompt": text_of[pid], "sample_index": i,
+               "model": backend.model_id, "settings": chosen[form[0][0]][key]["settings"], "completion": text,
+               "values": values, "truncated": truncated,
+               "retries": {name: tries[name][key] for name, _ in form if tries[name][key]}}
+        lines.append(json.dumps(row, ensure_ascii=False) + "\n")
     out = out_dir / "personas.jsonl"
     _write_atomic(out, "".join(lines))
     return out
