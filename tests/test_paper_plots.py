@@ -62,11 +62,11 @@ def test_attractor_curves_plot_r_and_chance():
     solid = [ln for ln in top[0].get_lines() if ln.get_linestyle() == "-"]
     assert list(solid[0].get_ydata()) == [res[4].value, res[None].value] == [0.5, 1.0]
     dashed = [ln for ln in top[0].get_lines() if ln.get_linestyle() == "--"]
-    assert dashed[0].get_ydata()[0] == res[4].chance_rate
+    assert list(dashed[0].get_ydata()) == [res[4].chance_rate, res[None].chance_rate]
     sim = [ln for ln in bottom[0].get_lines() if ln.get_linestyle() == "-"]
     assert list(sim[0].get_ydata()) == [res[4].nearest_similarity, res[None].nearest_similarity]
     sim0 = [ln for ln in bottom[0].get_lines() if ln.get_linestyle() == "--"]
-    assert sim0[0].get_ydata()[0] == res[4].details["chance_similarity"]
+    assert list(sim0[0].get_ydata()) == [res[4].details["chance_similarity"], res[None].details["chance_similarity"]]
     _assert_inside(fig)
 
 
@@ -82,6 +82,8 @@ def test_embedding_clouds_mark_each_models_clusters():
     assert "semantic clusters" in " ".join(fig.legends[0].get_title().get_text().split())
     _assert_inside(fig)
     assert not plot_embeddings(embeddings={"base": {"q": spread}}).axes[0].get_lines()
+    four = {lab: {f"q{i}": v for i in range(4)} for lab, v in (("base", spread), ("aligned", tight))}
+    _assert_inside(plot_embeddings(embeddings=four, clusters=0.25))  # two columns: the legend title still fits
 
 
 def test_semantic_cluster_labels_agree_with_semantic_clusters():

@@ -218,5 +218,5 @@ def plot_embeddings(models: Mapping[str, Any] | None = None, *, embeddings: Mapp
                                        + (" for the panel's prompt" if panels != [None] else ", mean over prompts")
                                        + (f"; outlines: semantic clusters (cosine distance ≤ {clusters:g}, "
                                           "average linkage) of two or more completions" if clusters is not None
-                                          else ""), 60 if cols == 1 else 100))
+                                          else ""), int(16 * fig.get_figwidth())))
     return fig

@@ -142,10 +142,11 @@ def plot_attractor_curves(curves: Mapping[str, Mapping[str, Mapping[int | None, 
     -------
     matplotlib.figure.Figure
         One column per kind. Top: R(n) with its bootstrap interval (solid)
-        and the model's chance rate R0 (dashed: its unperturbed completions'
-        own leave-one-out return rate). Bottom: the mean cosine similarity of
-        a perturbed continuation to its nearest unperturbed completion
-        (solid) and of an unperturbed completion to its nearest other one
+        and the model's chance rate R0(n) (dashed: its unperturbed
+        completions' own leave-one-out return rate, each held-out one cut at
+        n tokens). Bottom: the mean cosine similarity of a perturbed
+        continuation to its nearest unperturbed completion (solid) and of an
+        unperturbed completion cut at n tokens to its nearest other one
         (dashed, ``details["chance_similarity"]``).
     """
     labels = list(curves)
@@ -177,12 +178,13 @@ def plot_attractor_curves(curves: Mapping[str, Mapping[str, Mapping[int | None, 
                 lo = [curve[n].ci.low if curve[n].ci else curve[n].value for n in ns]
                 hi = [curve[n].ci.high if curve[n].ci else curve[n].value for n in ns]
                 top.fill_between(x, lo, hi, color=color, alpha=0.15, lw=0)
-                top.axhline(curve[ns[0]].chance_rate, color=color, ls="--", lw=0.8,
-                            label=f"{lab}: unperturbed (chance)")
+                # the baselines are cut at the same n as the continuations: one value per n
+                top.plot(x, [curve[n].chance_rate for n in ns], color=color, ls="--", lw=0.8,
+                         label=f"{lab}: unperturbed (chance)")
                 bottom.plot(x, [curve[n].nearest_similarity for n in ns], color=color, marker="o", ms=2.5)
-                chance_sim = curve[ns[0]].details.get("chance_similarity")
-                if chance_sim is not None:
-                    bottom.axhline(chance_sim, color=color, ls="--", lw=0.8)
+                chance_sim = [curve[n].details.get("chance_similarity") for n in ns]
+                if all(v is not None for v in chance_sim):
+                    bottom.plot(x, chance_sim, color=color, ls="--", lw=0.8)
             bottom.set_xticks(list(pos.values()), ["all" if n is None else str(n) for n in pos])
             bottom.set_xlabel("tokens after the perturbation")
             top.set_ylim(-0.02, 1.02)
