@@ -78,6 +78,13 @@ EXTRA_API = [
     "diversity.report.folder.write_report",
     "diversity.report.citations.bibtex",
     "diversity.distributed.score_dask",
+    "diversity.report.paper_plots.plot_attribute_histograms",
+    "diversity.report.paper_plots.plot_position_profiles",
+    "diversity.report.paper_plots.plot_attractor_curves",
+    "diversity.generation.personas.sample_personas",
+    "diversity.generation.personas.persona_table",
+    "diversity.generation.perturb.perturbed_prompts",
+    "diversity.metrics.clusters.semantic_cluster_labels",
 ]
 
 
