@@ -60,6 +60,8 @@ def age_bucket(age: str | int | None) -> str | None:
     """The :data:`AGE_BUCKETS` label of an age: an int, or a str of 1-3 digits (``None`` for ``None``, any
     other text, or an age outside 0..120; :func:`persona_table` has already taken ages to their integer).
 
+    Examples
+    --------
     >>> age_bucket("34"), age_bucket(17), age_bucket(70), age_bucket(200), age_bucket("34 years")
     ('25-34', '<18', '65+', None, None)
     """
@@ -230,6 +232,8 @@ def persona_table(texts: Sequence[str], fields: Sequence[str] = tuple(f for f, _
     ``table.parse_rate`` is the fraction of texts with every field found;
     ``table.failures`` lists the others with the fields they lack.
 
+    Examples
+    --------
     >>> t = persona_table(["Name: Ana\\nAge: 34\\nGender: female\\nNationality: Mexican\\nOccupation: nurse",
     ...                    "Name: Bo\\nAge: old\\nGender: male\\nNationality: Swedish\\nOccupation:"])
     >>> t.parse_rate, t.failures[0][:2]

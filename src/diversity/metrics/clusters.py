@@ -28,6 +28,8 @@ def semantic_cluster_labels(embeddings: Any, threshold: float = 0.25, linkage: s
     """The cluster of each row of one set's embeddings, as :func:`semantic_clusters` forms them
     (agglomerative, cosine distance, merging stops at ``threshold``); labels are 0..c-1.
 
+    Examples
+    --------
     >>> semantic_cluster_labels([[1.0, 0.0], [0.99, 0.1], [0.0, 1.0]]).tolist()
     [0, 0, 1]
     """
