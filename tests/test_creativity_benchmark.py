@@ -127,3 +127,15 @@ def test_served_models_through_the_completions_endpoint(server, tmp_path):
                for p in prompts)
     assert any(p.startswith("Question: Create a customer persona") and p.endswith("Answer:\nName:")
                for p in prompts)
+    # sampled without log-probabilities (and without personas): experiment 3 is reported as not measured
+    bare = tmp_path / "bare"
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--base", server, "--base-served", "served",
+                           "--aligned", server, "--aligned-served", "served", "--out", str(bare), "--n-prompts", "2",
+                           "--k", "2", "--n-persona-prompts", "0", "--perturbations", "prefix", "--top-logprobs", "0"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = (bare / "report.md").read_text()
+    assert "Not measured: the samples carry no log-probabilities" in report and "## 1. Personas" not in report
+    results = json.loads((bare / "results.json").read_text())
+    assert results["entropy"] is None and [a["kind"] for a in results["attractor"]] == ["prefix"]
+
