@@ -10,7 +10,7 @@ import pytest
 
 import diversity
 from diversity.generation import (DecodingConfig, EndpointError, OpenAIBackend, Prompt, ResumeError,
-                                load_prompts, prompt_seed, read_meta, sample_to_jsonl,
+                                TransformersBackend, load_prompts, prompt_seed, read_meta, sample_to_jsonl,
                                 settings_fingerprint)
 
 torch = pytest.importorskip("torch")
@@ -237,3 +237,31 @@ def test_forced_prefix_on_an_endpoint(server):
     assert path == "/v1/completions" and body["prompt"] == "Question: the cat\nAnswer: Once upon"
     with pytest.raises(ValueError, match="forced prefix needs the completions endpoint"):
         OpenAIBackend(server, "served", chat=True).generate("the cat", cfg, 0, prefix=" Once upon")
+
+
+def test_a_sentencepiece_style_continuation_keeps_its_leading_space(tmp_path):
+    """A Metaspace (SentencePiece-style) decoder drops the leading space of a first token "▁sat" when the
+    new ids are decoded alone; the continuation is the decoded whole minus the decoded context."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    words = ["the", "cat", "dog", "sat", "on", "mat", "red", "big"]
+    vocab = {"<pad>": 0, "<eos>": 1, "<unk>": 2, **{"▁" + w: i + 3 for i, w in enumerate(words)}}
+    t = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    t.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first")
+    t.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="first")
+    tok = transformers.PreTrainedTokenizerFast(tokenizer_object=t, unk_token="<unk>", pad_token="<pad>",
+                                               eos_token="<eos>")
+    tok.save_pretrained(tmp_path)
+    cfg = transformers.LlamaConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                   num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
+                                   pad_token_id=0, eos_token_id=1, bos_token_id=1)
+    torch.manual_seed(1)
+    transformers.LlamaForCausalLM(cfg).save_pretrained(tmp_path)
+    b = TransformersBackend(tmp_path, model_id="tiny-metaspace")
+    assert tok.decode(tok("the cat sat")["input_ids"][2:]) == "sat"  # the loss this guards against
+    gens = b.generate("the cat", DecodingConfig(k=4, max_new_tokens=3, seed=2, chat_template=False,
+                                                base_template="{prompt}"), 5, prefix=" big")
+    texts = [g.text for g in gens if g.text]
+    assert texts and all(x.startswith(" ") for x in texts)  # every word token carries its space
+    for x in texts:  # prompt + prefix + continuation is the text the model's tokens spell
+        assert tok.decode(tok("the cat big" + x)["input_ids"]) == "the cat big" + x

@@ -54,6 +54,9 @@ class TransformersBackend:
         self.device = device
         self._torch = torch
 
+    def _continuation(self, context: list[int], ids: list[int]) -> str:
+        return _decode_continuation(self.tokenizer, context, ids)  # the k contexts are one prompt: no padding
+
     @property
     def has_chat_template(self) -> bool:
         return bool(getattr(self.tokenizer, "chat_template", None))
@@ -98,7 +101,7 @@ class TransformersBackend:
             n = next((j for j, t in enumerate(ids) if t in eos), None)
             ended = n is not None
             ids = ids[:n] if ended else ids
-            raw = tok.decode(ids, skip_special_tokens=True)
+            raw = self._continuation(enc["input_ids"][i].tolist(), ids)
             textout, stopped = _cut(raw, config.stop)
             lps = None
             if config.top_logprobs > 0:
@@ -110,6 +113,19 @@ class TransformersBackend:
                     lps.append([round(float(v), 5) for v in top])
             results.append(Generation(textout, "stop" if (ended or stopped) else "length", lps))
         return results
+
+
+def _decode_continuation(tok: Any, context: list[int], ids: list[int]) -> str:
+    """The text the generated ``ids`` add after ``context``: the decoded whole minus the decoded context.
+
+    Decoding the new ids alone loses what a tokenizer writes only between tokens: a SentencePiece
+    (Metaspace) decoder drops the leading space of a first token ``▁Ana``, so a continuation of
+    ``"Name:"`` would read ``"Ana"`` and a forced prefix built from it ``"Name:Ana"``, a context the
+    model never wrote. Falls back to the ids alone when the whole does not start with the context.
+    """
+    head = tok.decode(context, skip_special_tokens=True)
+    whole = tok.decode(context + ids, skip_special_tokens=True)
+    return whole[len(head):] if whole.startswith(head) else tok.decode(ids, skip_special_tokens=True)
 
 
 def _server_message(body: bytes) -> str:
