@@ -8,7 +8,7 @@ Three documented kinds, all built from the unperturbed completions
 cut keeps the original text up to the n-th token):
 
 ``prefix``
-    The first ``size`` tokens of a completion of *another* prompt: prompts
+    The first ``size`` tokens (fewer if it has fewer) of a completion of *another* prompt: prompts
     are taken in sorted id order and prompt i borrows from prompt i + 1
     (cyclically), its first non-blank completion in sample order.
 ``random-token``
