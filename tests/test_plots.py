@@ -377,6 +377,13 @@ def test_save_figure_writes_png_pdf_and_svg(comp, tmp_path):
     assert (img[..., :3] < 0.5).mean() > 0.005  # ink
     [p] = save_figure(fig, tmp_path / "single.pdf")
     assert p.read_bytes()[:4] == b"%PDF"
+    # no creation date and no random ids: the same figure made again is the same file
+    import time
+
+    first = save_figure(plot_forest(comp), [tmp_path / "h.pdf", tmp_path / "h.svg"])
+    time.sleep(1.1)
+    again = save_figure(plot_forest(comp), [tmp_path / "g.pdf", tmp_path / "g.svg"])
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in first]
     with pytest.raises(ValueError, match=r"cannot tell the format of '.*f\.jpg'"):
         save_figure(fig, tmp_path / "f.jpg")
     with pytest.raises(ValueError, match="The 'dpi' parameter of save_figure must be a positive int"):

@@ -31,7 +31,7 @@ VERDICT_COLORS = {"more diverse": "#0072B2", "less diverse": "#D55E00", "no sign
 _RC = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7, "legend.title_fontsize": 7,
        "xtick.labelsize": 7, "ytick.labelsize": 7, "axes.linewidth": 0.6, "xtick.major.width": 0.6,
        "ytick.major.width": 0.6, "lines.linewidth": 1.0, "pdf.fonttype": 42, "ps.fonttype": 42,
-       "svg.fonttype": "path", "figure.dpi": 100}
+       "svg.fonttype": "path", "svg.hashsalt": "diversity", "figure.dpi": 100}
 _WIDTH = 3.4  # inches: one column of a two-column paper
 _FORMATS = (".png", ".pdf", ".svg")
 
@@ -83,7 +83,8 @@ def save_figure(fig: Any, path: str | Path | Sequence[str | Path], *, dpi: int =
     fig : matplotlib.figure.Figure
     path : str, Path, or a sequence of them
         ``.png`` (raster at ``dpi``), ``.pdf`` or ``.svg`` (vector; PDF
-        fonts embedded as TrueType so that text stays editable).
+        fonts embedded as TrueType so that text stays editable). No
+        creation date is written: the same figure gives the same bytes.
     dpi : int, default 300
         Resolution of PNG output.
 
@@ -105,9 +106,11 @@ def save_figure(fig: Any, path: str | Path | Sequence[str | Path], *, dpi: int =
                              f"{', '.join(_FORMATS)}.")
     if not (isinstance(dpi, int) and dpi > 0):
         raise ValueError(f"The 'dpi' parameter of save_figure must be a positive int. Got {dpi!r} instead.")
+    # no creation date in the file: the same figure gives the same bytes (reproducible, diff-able)
+    metadata = {".pdf": {"CreationDate": None}, ".svg": {"Date": None}, ".png": {}}
     with _style():
         for p in paths:
-            fig.savefig(p, format=p.suffix.lower()[1:], dpi=dpi)
+            fig.savefig(p, format=p.suffix.lower()[1:], dpi=dpi, metadata=metadata[p.suffix.lower()])
     return paths
 
 
