@@ -62,7 +62,12 @@ def write(out: Path, files: dict, labels, args, res: dict, warnings_seen: list[s
     meta = res["meta"]
     lines = ["# Creativity Has Left the Chat: the three experiments", "",
              f"`python benchmarks/creativity_left_the_chat.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
-             "", "## Inputs", "", "| side | model | prompt format | file | SHA-256 |", "|---|---|---|---|---|"]
+             "", "## Inputs", ""]
+    sampled = dict.fromkeys(str(meta[lab].get("command", "")) for lab in labels if meta[lab].get("command"))
+    if sampled:
+        lines += ["Sampled by: " + "; ".join(f"`python {c}`" for c in sampled) + " (the sidecars `*.meta.json` hold "
+                  "every setting).", ""]
+    lines += ["| side | model | prompt format | file | SHA-256 |", "|---|---|---|---|---|"]
     for lab in labels:
         for what, path in files[lab].items():
             if isinstance(path, Path):
