@@ -239,16 +239,19 @@ def test_forced_prefix_on_an_endpoint(server):
         OpenAIBackend(server, "served", chat=True).generate("the cat", cfg, 0, prefix=" Once upon")
 
 
-def test_a_sentencepiece_style_continuation_keeps_its_leading_space(tmp_path):
-    """A Metaspace (SentencePiece-style) decoder drops the leading space of a first token "▁sat" when the
-    new ids are decoded alone; the continuation is the decoded whole minus the decoded context."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+def test_a_sentencepiece_continuation_keeps_its_space_and_its_positions(tmp_path):
+    """A Llama-2-style (SentencePiece) tokenizer: the normalizer prepends "▁", the decoder strips one leading
+    space, so decoding the new ids alone drops the space of a first token "▁sat"; the continuation is the
+    decoded whole minus the decoded context."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
 
     words = ["the", "cat", "dog", "sat", "on", "mat", "red", "big"]
-    vocab = {"<pad>": 0, "<eos>": 1, "<unk>": 2, **{"▁" + w: i + 3 for i, w in enumerate(words)}}
+    vocab = {"<pad>": 0, "<eos>": 1, "<unk>": 2, "▁": 3, **{"▁" + w: i + 4 for i, w in enumerate(words)}}
     t = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    t.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first")
-    t.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="first")
+    t.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    t.pre_tokenizer = pre_tokenizers.Split(pattern="▁", behavior="merged_with_next")
+    t.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.Fuse(),
+                                   decoders.Strip(content=" ", left=1, right=0)])
     tok = transformers.PreTrainedTokenizerFast(tokenizer_object=t, unk_token="<unk>", pad_token="<pad>",
                                                eos_token="<eos>")
     tok.save_pretrained(tmp_path)
@@ -257,7 +260,7 @@ def test_a_sentencepiece_style_continuation_keeps_its_leading_space(tmp_path):
                                    pad_token_id=0, eos_token_id=1, bos_token_id=1)
     torch.manual_seed(1)
     transformers.LlamaForCausalLM(cfg).save_pretrained(tmp_path)
-    b = TransformersBackend(tmp_path, model_id="tiny-metaspace")
+    b = TransformersBackend(tmp_path, model_id="tiny-sentencepiece")
     assert tok.decode(tok("the cat sat")["input_ids"][2:]) == "sat"  # the loss this guards against
     gens = b.generate("the cat", DecodingConfig(k=4, max_new_tokens=3, seed=2, chat_template=False,
                                                 base_template="{prompt}"), 5, prefix=" big")
@@ -265,3 +268,10 @@ def test_a_sentencepiece_style_continuation_keeps_its_leading_space(tmp_path):
     assert texts and all(x.startswith(" ") for x in texts)  # every word token carries its space
     for x in texts:  # prompt + prefix + continuation is the text the model's tokens spell
         assert tok.decode(tok("the cat big" + x)["input_ids"]) == "the cat big" + x
+    # cut at a stop string, the log-probabilities kept are those of the tokens before it: counted by decoding
+    # (re-tokenizing the kept text " big red" with this tokenizer gives "▁", "▁big", "▁red": one too many)
+    context = tok("the cat")["input_ids"]
+    ids = [vocab["▁big"], vocab["▁red"], vocab["▁mat"], vocab["▁on"]]
+    assert len(tok(" big red", add_special_tokens=False)["input_ids"]) == 3
+    assert b._positions(context, ids, len(" big red")) == 2
+    assert b._positions(context, ids, len(" big red mat on")) == 4 and b._positions(context, ids, 0) == 0

@@ -12,6 +12,7 @@ import os
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 from typing import Any, Union
 
@@ -57,6 +58,20 @@ class TransformersBackend:
     def _continuation(self, context: list[int], ids: list[int]) -> str:
         return _decode_continuation(self.tokenizer, context, ids)  # the k contexts are one prompt: no padding
 
+    def _positions(self, context: list[int], ids: list[int], n_chars: int) -> int:
+        """How many of the generated ``ids`` lie within the first ``n_chars`` characters of the continuation
+        (the text kept before a stop string): the largest m whose decoded continuation is no longer. Counted
+        by decoding, not by re-tokenizing the kept text, which can split differently (a SentencePiece
+        tokenizer encodes " Ana" as two tokens, where the model wrote one)."""
+        lo, hi = 0, len(ids)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if len(self._continuation(context, ids[:mid])) <= n_chars:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
     @property
     def has_chat_template(self) -> bool:
         return bool(getattr(self.tokenizer, "chat_template", None))
@@ -101,11 +116,12 @@ class TransformersBackend:
             n = next((j for j, t in enumerate(ids) if t in eos), None)
             ended = n is not None
             ids = ids[:n] if ended else ids
-            raw = self._continuation(enc["input_ids"][i].tolist(), ids)
+            context = enc["input_ids"][i].tolist()
+            raw = self._continuation(context, ids)
             textout, stopped = _cut(raw, config.stop)
             lps = None
             if config.top_logprobs > 0:
-                n_pos = len(ids) if not stopped else len(tok(textout, add_special_tokens=False)["input_ids"])
+                n_pos = len(ids) if not stopped else self._positions(context, ids, len(textout))
                 lps = []
                 for j in range(min(n_pos, len(out.logits))):
                     logp = torch.log_softmax(out.logits[j][i].float(), dim=-1)
@@ -125,7 +141,12 @@ def _decode_continuation(tok: Any, context: list[int], ids: list[int]) -> str:
     """
     head = tok.decode(context, skip_special_tokens=True)
     whole = tok.decode(context + ids, skip_special_tokens=True)
-    return whole[len(head):] if whole.startswith(head) else tok.decode(ids, skip_special_tokens=True)
+    if whole.startswith(head):
+        return whole[len(head):]
+    warnings.warn("TransformersBackend: the decoded prompt is not a prefix of the decoded prompt and "
+                  "continuation (the tokenizer cleans up text across the boundary); this continuation was "
+                  "decoded alone, and may have lost a leading space.", RuntimeWarning, stacklevel=4)
+    return tok.decode(ids, skip_special_tokens=True)
 
 
 def _server_message(body: bytes) -> str:
