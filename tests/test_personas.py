@@ -52,7 +52,7 @@ def test_age_buckets_and_persona_table():
 def test_fields_are_forced_one_after_another(backend, tmp_path):
     prompts = [Prompt("q1", "the cat"), Prompt("q2", "a dog")]
     cfg = DecodingConfig(k=2, seed=4, chat_template=False, base_template="{prompt}")
-    out = sample_personas(backend, prompts, tmp_path / "p", cfg, value_tokens=3, progress=False)
+    out = sample_personas(backend, prompts, tmp_path / "p", cfg, value_tokens=3, retries=0, progress=False)
     got = rows(out)
     assert [(r["prompt_id"], r["sample_index"]) for r in got] == [("q1", 0), ("q1", 1), ("q2", 0), ("q2", 1)]
     files = sorted(p.name for p in (tmp_path / "p").glob("0*.jsonl") if "retries" not in p.name)
@@ -61,7 +61,8 @@ def test_fields_are_forced_one_after_another(backend, tmp_path):
     assert all(r["prefix"] == "\nName:" for r in first)  # base template: a newline, then the label
     for j, (field, label) in enumerate(PERSONA_FORM[1:], start=2):
         for r in rows(tmp_path / "p" / f"0{j}-{field}.jsonl"):
-            pid, i = r["prompt_id"].split("/")
+            pid, i, name = r["prompt_id"].split("/")
+            assert name == field  # every value has its own id, hence its own seed
             persona = next(x for x in got if x["prompt_id"] == pid and x["sample_index"] == int(i))
             # the context is everything written so far, then this field's label
             so_far = "\nName:" + rows(tmp_path / "p" / "01-name.jsonl")[
@@ -101,10 +102,11 @@ def test_empty_values_are_sampled_again_and_counted(backend, tmp_path):
         for field, n in r["retries"].items():
             j = FIELDS.index(field) + 1
             first = {(x["prompt_id"], x["sample_index"]): x for x in rows(tmp_path / "p" / f"0{j}-{field}.jsonl")}
-            key = (r["prompt_id"], r["sample_index"]) if j == 1 else (f"{r['prompt_id']}/{r['sample_index']}", 0)
+            key = (r["prompt_id"], r["sample_index"]) if j == 1 else \
+                (f"{r['prompt_id']}/{r['sample_index']}/{field}", 0)
             assert first[key]["completion"].strip() == ""  # the first try was empty
             tries = {x["prompt_id"]: x for x in rows(tmp_path / "p" / f"0{j}-{field}.retries.jsonl")}
-            last = tries[f"{r['prompt_id']}/{r['sample_index']}/retry{n}"]
+            last = tries[f"{r['prompt_id']}/{r['sample_index']}/{field}/retry{n}"]
             assert r["values"][field] == last["completion"].strip()
             assert last["prefix"] == first[key]["prefix"]  # the same context, another seed
     assert all(r["retries"] == {} for r in got if r not in retried)

@@ -19,7 +19,9 @@ Every round is a :func:`~diversity.generation.sample_to_jsonl` file in the
 output folder (``01-name.jsonl``, ``02-age.jsonl``...), so the whole run
 resumes and survives a kill like any other sampling run; round 1 holds
 persona i as ``sample_index`` i of the prompt's own id, and every later round
-holds it as prompt id ``"<prompt id>/<i>"`` (k = 1, its own seed).
+holds it as prompt id ``"<prompt id>/<i>/<field>"`` (k = 1). Seeds derive
+from the ids, so every value of every persona has its own: the fields of one
+persona are not drawn from the same random numbers.
 ``personas.jsonl`` assembles them: one row per persona with ``completion`` =
 the persona as ``Label: value`` lines, which
 :func:`diversity.generation.extract.extract_attributes` parses, and
@@ -146,7 +148,7 @@ def sample_personas(backend: Backend, prompts: Iterable[Prompt], out_dir: Union[
         personas are then those the model writes when it writes a value
         (conditioned on a non-empty value), and the row's ``retries`` says
         how many were needed per field. Retries go to
-        ``<round>.retries.jsonl`` with prompt ids ``<id>/<i>/retry<a>``.
+        ``<round>.retries.jsonl`` with prompt ids ``<id>/<i>/<field>/retry<a>``.
 
     Returns
     -------
@@ -188,22 +190,23 @@ def sample_personas(backend: Backend, prompts: Iterable[Prompt], out_dir: Union[
             got = _rows(path)
             this = {key: got[key] for key in keys}
         else:
-            sample_to_jsonl(backend, [Prompt(f"{pid}/{i}", text_of[pid], "persona", context[(pid, i)])
+            sample_to_jsonl(backend, [Prompt(f"{pid}/{i}/{name}", text_of[pid], "persona", context[(pid, i)])
                                       for pid, i in keys], path, single, progress=progress, extra_meta=meta)
             got = _rows(path)
-            this = {(pid, i): got[(f"{pid}/{i}", 0)] for pid, i in keys}
+            this = {(pid, i): got[(f"{pid}/{i}/{name}", 0)] for pid, i in keys}
         used = dict.fromkeys(keys, 0)
         retry_path = out_dir / f"{j:02d}-{name}.retries.jsonl"
         for attempt in range(1, retries + 1):  # an empty value is sampled again, with its own seed
             empty = [key for key in keys if not this[key]["completion"].strip()]
             if not empty:
                 break
-            sample_to_jsonl(backend, [Prompt(f"{pid}/{i}/retry{attempt}", text_of[pid], "persona", context[(pid, i)])
+            sample_to_jsonl(backend, [Prompt(f"{pid}/{i}/{name}/retry{attempt}", text_of[pid], "persona",
+                                             context[(pid, i)])
                                       for pid, i in empty], retry_path, single, progress=progress,
                             extra_meta=dict(meta, persona_retries=True))
             again = _rows(retry_path)
             for pid, i in empty:
-                this[(pid, i)] = again[(f"{pid}/{i}/retry{attempt}", 0)]
+                this[(pid, i)] = again[(f"{pid}/{i}/{name}/retry{attempt}", 0)]
                 used[(pid, i)] = attempt
         chosen[name], tries[name] = this, used
         for key in keys:
