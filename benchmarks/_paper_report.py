@@ -139,19 +139,23 @@ def write(out: Path, files: dict, labels, args, res: dict, warnings_seen: list[s
               "clusters form). Paired sign-flip permutation tests over prompts, Holm over the kinds (separately "
               "for R and for the similarity). Blank "
               "continuations (the model ended its answer right after the forced text) are left out and counted "
-              "(*blank*: blank of all perturbed continuations).", "",
-              f"| perturbation | R {la} | R {lb} | R0 {la} | R0 {lb} | R {lb} − {la} | p (Holm) | nearest sim. {la} | "
-              f"nearest sim. {lb} | sim. {lb} − {la} | p (Holm) | blank {la} | blank {lb} |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "(*blank*: blank of all perturbed continuations). Means are over the prompts both sides kept "
+              "(*prompts*).", "",
+              f"| perturbation | prompts | R {la} | R {lb} | R0 {la} | R0 {lb} | R {lb} − {la} | p (Holm) | "
+              f"nearest sim. {la} | nearest sim. {lb} | sim. {lb} − {la} | p (Holm) | blank {la} | blank {lb} |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     curves, table = res["attractor"]
     for r in table:
-        a, b = r["a"], r["b"]
-        lines.append(f"| {r['kind']} | {_fmt(a.value)} | {_fmt(b.value)} | {_fmt(a.chance_rate)} | "
-                     f"{_fmt(b.chance_rate)} | {r['diff']:+.3f} | {_p(r.get('p_holm', float('nan')))} | "
-                     f"{_fmt(a.nearest_similarity)} | {_fmt(b.nearest_similarity)} | {r['sim_diff']:+.3f} | "
-                     f"{_p(r.get('sim_p_holm', float('nan')))} | "
-                     f"{a.details.get('blank_perturbed', 0)}/{a.n_perturbed + a.details.get('blank_perturbed', 0)} | "
-                     f"{b.details.get('blank_perturbed', 0)}/{b.n_perturbed + b.details.get('blank_perturbed', 0)} |")
+        (ra_, rb_), (ca, cb), (sa, sb) = r["means"], r["chance_means"], r["sim_means"]
+        (na, ta), (nb, tb) = r["blank"][la], r["blank"][lb]
+        lines.append(f"| {r['kind']} | {r['n']} | {_fmt(ra_)} | {_fmt(rb_)} | {_fmt(ca)} | {_fmt(cb)} | "
+                     f"{r['diff']:+.3f} | {_p(r.get('p_holm', float('nan')))} | {_fmt(sa)} | {_fmt(sb)} | "
+                     f"{r['sim_diff']:+.3f} | {_p(r.get('sim_p_holm', float('nan')))} | {na}/{ta} | {nb}/{tb} |")
+    if table and max(max(r["chance_means"]) for r in table) < 0.1:
+        lines += ["", f"At this threshold (cosine distance {args.threshold:g}) an unperturbed completion almost never "
+                  "joins the clusters of the others (R0 < 0.1 on both sides): the return rate cannot separate the "
+                  "models; read the nearest similarity, or rerun with a larger `--threshold` (stated in the "
+                  "signature)."]
     if table:
         cuts = list(next(iter(curves[la].values())))
         head = "/".join("all" if n is None else str(n) for n in cuts)
@@ -228,6 +232,8 @@ def _rest(lines, out, files, labels, args, res, warnings_seen, curves, table) ->
             "branching_profile": {lab: res["entropy"][0][lab]["branching-factor"].details["profile"]
                                   for lab in labels} if res["entropy"] else None,
             "attractor": [{"kind": r["kind"], "diff": r["diff"], "p": r["p"], "p_holm": r.get("p_holm"),
+                           "prompts": r["n"], "blank": r["blank"], "R_means": r["means"],
+                           "R0_means": r["chance_means"], "similarity_means": r["sim_means"],
                            "similarity_diff": r["sim_diff"], "similarity_p": r["sim_p"],
                            "similarity_p_holm": r.get("sim_p_holm"),
                            "curve": {lab: {("all" if n is None else str(n)): {

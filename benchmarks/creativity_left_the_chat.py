@@ -182,9 +182,12 @@ def attractor_experiment(files: dict, labels, kinds, args, embedder) -> tuple[di
     curves: dict = {lab: {} for lab in labels}
     table = []
     for kind in kinds:
+        blanks = {}
         for lab in labels:
             u = by_prompt(rows(files[lab]["unperturbed"]))
             p = by_prompt(rows(files[lab][kind]))
+            every = [t for ts in p.values() for t in ts]
+            blanks[lab] = (sum(not t.strip() for t in every), len(every))
             both = [k for k in u if k in p and len(p[k]) == len(u[k])]
             if len(both) < len(u):  # an interrupted perturbed run: only the prompts it finished
                 print(f"{lab}, {kind}: {len(u) - len(both)} prompt(s) without all their perturbed completions "
@@ -198,10 +201,16 @@ def attractor_experiment(files: dict, labels, kinds, args, embedder) -> tuple[di
         ra, rb = (curves[lab][kind][None] for lab in labels)
         keys = [k for k in ra.groups if k in set(rb.groups)]
         keys = [keys[i] for i in canonical_order(keys)]
-        row = {"kind": kind, "a": ra, "b": rb, "n": len(keys)}
-        for name, field in (("", "per_group"), ("sim_", "per_group_similarity")):
-            va = np.array([dict(zip(ra.groups, getattr(ra, field)))[k] for k in keys])
-            vb = np.array([dict(zip(rb.groups, getattr(rb, field)))[k] for k in keys])
+        # every number of the row over the prompts both sides kept (a prompt left out on one side, say all of its
+        # continuations blank, is left out of the pair)
+        row = {"kind": kind, "a": ra, "b": rb, "n": len(keys), "blank": blanks}
+        for name, field in (("", "per_group"), ("sim_", "per_group_similarity"),
+                            ("chance_", "per_group_chance_rate")):
+            va, vb = (np.array([dict(zip(r.groups, getattr(r, field) if hasattr(r, field) else r.details[field]))[k]
+                                for k in keys]) for r in (ra, rb))
+            row[name + "means"] = (float(np.mean(va)), float(np.mean(vb))) if keys else (float("nan"),) * 2
+            if name == "chance_":
+                continue
             row[name + "diff"] = float(np.mean(vb - va)) if keys else float("nan")
             row[name + "p"] = paired_test(va, vb, "permutation", 10_000, args.seed) if len(keys) >= 2 else float("nan")
         table.append(row)

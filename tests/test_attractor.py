@@ -133,7 +133,6 @@ def test_the_return_curve_cuts_the_continuation():
     assert list(curve) == [6, None]
     assert curve[6].per_group == (0.5,) and curve[None].per_group == (0.0,)
     assert curve[6].signature.fields["after"] == "6" and curve[None].signature.fields["after"] == "all"
-    assert curve[6].chance_rate == curve[None].chance_rate  # R0 does not depend on the cut
     whole = diversity.attractor_strength(u, p, threshold=0.3, perturbation="prefix")
     assert whole.value == curve[None].value and whole.signature == curve[None].signature
     cut = diversity.attractor_strength(u, {"cat": ["The cat sat on the mat", "Quarterly revenue rose four percent "

@@ -154,7 +154,10 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
     unperturbed sample lands in an existing cluster. The nearest similarity
     is the mean over p of :math:`\max_{u \in U_x} \cos(p, u)`. An aligned
     model with attractor states has R close to :math:`R_0` (it returns as
-    often as it repeats itself); a base model has both low. Computing R on
+    often as it repeats itself); a base model has both low. :math:`R_0`
+    holds each completion out, so its clusters come from k - 1 completions
+    where R's come from k: with small k, R has slightly more to return to,
+    and R = R_0 is not an exact null. Computing R on
     continuations cut at n tokens after the perturbation, for growing n,
     gives the return curve.
 
