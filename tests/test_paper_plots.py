@@ -10,6 +10,7 @@ import diversity
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
+import matplotlib.backends.backend_agg  # noqa: E402
 
 from diversity.report.paper_plots import plot_attractor_curves, plot_attribute_histograms, plot_position_profiles
 from diversity.report.plots import MODEL_COLORS, plot_embeddings
@@ -98,3 +99,17 @@ def test_semantic_cluster_labels_agree_with_semantic_clusters():
     with pytest.raises(ValueError, match="zero vector"):
         semantic_cluster_labels(np.zeros((2, 3)))
     assert math.isfinite(r.value)
+
+
+def test_a_dollar_in_a_value_or_prompt_is_drawn_as_written():
+    # matplotlib reads $...$ as math: "$5k and $9k" would come out as italic "5kand9k"
+    fig = plot_attribute_histograms({"base": {"salary": ["$5k and $9k", "$5k and $9k", None]}})
+    ax = [a for a in fig.axes if a.get_visible()][0]
+    label = ax.get_yticklabels()[0]
+    assert label.get_text() == r"\$5k and \$9k"
+    FigureCanvasAgg = matplotlib.backends.backend_agg.FigureCanvasAgg
+    FigureCanvasAgg(fig).draw()
+    assert not label._preprocess_math(label.get_text())[1]  # not math mode
+    emb = {"base": {"q": np.eye(3)}, "aligned": {"q": np.eye(3)[::-1]}}
+    title = plot_embeddings(embeddings=emb, prompt_text={"q": "Spend $5 or $6?"}).axes[0].get_title()
+    assert title.startswith(r"“Spend \$5 or \$6?”")

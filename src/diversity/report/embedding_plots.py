@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .plots import _WIDTH, MODEL_COLORS, _figure, _shorten, _style
+from .plots import _WIDTH, MODEL_COLORS, _figure, _plain, _shorten, _style
 
 __all__ = ["plot_embeddings"]
 
@@ -185,7 +185,7 @@ def plot_embeddings(models: Mapping[str, Any] | None = None, *, embeddings: Mapp
                 parts = [(lab, vecs[lab][panel]) for lab in labels]
                 mpd = {lab: _mean_pairwise_cosine(v) for lab, v in parts}
                 text = prompt_text.get(panel, panel) if prompt_text is not None else panel
-                head = f"“{_shorten(text, title_chars)}”\nMPD"
+                head = f"“{_plain(_shorten(text, title_chars))}”\nMPD"
             xy, evr = _project(np.vstack([v for _, v in parts]), method, seed)
             start = 0
             n_clusters = {}

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .plots import _WIDTH, MODEL_COLORS, _figure, _style
+from .plots import _WIDTH, MODEL_COLORS, _figure, _plain, _style
 
 __all__ = ["plot_attribute_histograms", "plot_position_profiles", "plot_attractor_curves"]
 
@@ -74,15 +74,15 @@ def plot_attribute_histograms(values: Mapping[str, Mapping[str, Sequence[str | N
                 share = [(sum(v for k, v in c.items() if k not in shown and k != NOT_PARSED) if cat == "(other)"
                           else c.get(cat, 0)) / n for cat in cats]
                 ax.barh(y + (i - (len(labels) - 1) / 2) * h, share, height=h,
-                        color=MODEL_COLORS[i % len(MODEL_COLORS)], label=f"{lab} (n={n})")
+                        color=MODEL_COLORS[i % len(MODEL_COLORS)], label=_plain(f"{lab} (n={n})"))
             for tick, cat in enumerate(cats):
                 if cat in (NOT_PARSED, "(other)"):
                     ax.axhspan(tick - 0.45, tick + 0.45, color="#DDDDDD", alpha=0.5, lw=0, zorder=0)
-            ax.set_yticks(y, [c if len(c) <= 22 else c[:21] + "…" for c in cats])
+            ax.set_yticks(y, [_plain(c if len(c) <= 22 else c[:21] + "…") for c in cats])
             ax.invert_yaxis()
             ax.set_xlim(0, 1)
             ax.set_xlabel("share of personas")
-            ax.set_title(f)
+            ax.set_title(_plain(f))
         for ax in axes[n_panels:]:
             ax.set_visible(False)
         handles, names = axes[0].get_legend_handles_labels()

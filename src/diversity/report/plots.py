@@ -75,6 +75,11 @@ def _shorten(text: str, width: int) -> str:
     return cut.rstrip(" ,;:.-–—") + "…"
 
 
+def _plain(text: str) -> str:
+    """``text`` drawn as written: a ``$`` in a model's output or a prompt would start matplotlib's math mode."""
+    return str(text).replace("$", r"\$")
+
+
 def save_figure(fig: Any, path: str | Path | Sequence[str | Path], *, dpi: int = 300) -> list[Path]:
     """Write ``fig`` to one or several files, the format taken from each suffix.
 
