@@ -53,14 +53,25 @@ def tiny_model(tmp_path_factory):
     t = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     t.pre_tokenizer = pre_tokenizers.Whitespace()
     folder = tmp_path_factory.mktemp("tiny-llama")
-    tok = transformers.PreTrainedTokenizerFast(tokenizer_object=t, unk_token="<unk>", pad_token="<pad>",
+    chat = "{% for m in messages %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}then{% endif %}"
+    return save_tiny_llama(folder, t, seed=0, chat_template=chat)
+
+
+def save_tiny_llama(folder, tokenizer, *, seed: int, chat_template: str | None = None):
+    """A one-layer Llama over ``tokenizer`` (a ``tokenizers.Tokenizer`` with <pad> 0, <eos> 1, <unk> 2), its
+    weights drawn with ``seed``, saved with the tokenizer to ``folder``."""
+    import torch
+    import transformers
+
+    tok = transformers.PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>",
                                                eos_token="<eos>")
-    tok.chat_template = "{% for m in messages %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}then{% endif %}"
+    if chat_template:
+        tok.chat_template = chat_template
     tok.save_pretrained(folder)
-    cfg = transformers.LlamaConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                   num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
-                                   pad_token_id=0, eos_token_id=1, bos_token_id=1)
-    torch.manual_seed(0)
+    cfg = transformers.LlamaConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=16, intermediate_size=32,
+                                   num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+                                   max_position_embeddings=64, pad_token_id=0, eos_token_id=1, bos_token_id=1)
+    torch.manual_seed(seed)
     transformers.LlamaForCausalLM(cfg).save_pretrained(folder)
     return folder
 

@@ -12,6 +12,7 @@ import diversity
 from diversity.generation import (DecodingConfig, EndpointError, OpenAIBackend, Prompt, ResumeError,
                                 TransformersBackend, load_prompts, prompt_seed, read_meta, sample_to_jsonl,
                                 settings_fingerprint)
+from tests.conftest import save_tiny_llama
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -252,14 +253,8 @@ def test_a_sentencepiece_continuation_keeps_its_space_and_its_positions(tmp_path
     t.pre_tokenizer = pre_tokenizers.Split(pattern="▁", behavior="merged_with_next")
     t.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.Fuse(),
                                    decoders.Strip(content=" ", left=1, right=0)])
-    tok = transformers.PreTrainedTokenizerFast(tokenizer_object=t, unk_token="<unk>", pad_token="<pad>",
-                                               eos_token="<eos>")
-    tok.save_pretrained(tmp_path)
-    cfg = transformers.LlamaConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                   num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
-                                   pad_token_id=0, eos_token_id=1, bos_token_id=1)
-    torch.manual_seed(1)
-    transformers.LlamaForCausalLM(cfg).save_pretrained(tmp_path)
+    save_tiny_llama(tmp_path, t, seed=1)
+    tok = transformers.AutoTokenizer.from_pretrained(tmp_path)
     b = TransformersBackend(tmp_path, model_id="tiny-sentencepiece")
     assert tok.decode(tok("the cat sat")["input_ids"][2:]) == "sat"  # the loss this guards against
     gens = b.generate("the cat", DecodingConfig(k=4, max_new_tokens=3, seed=2, chat_template=False,
