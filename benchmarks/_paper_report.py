@@ -69,7 +69,7 @@ def write(out: Path, files: dict, labels, args, res: dict, warnings_seen: list[s
                   "every setting).", ""]
     lines += ["| side | model | prompt format | file | SHA-256 |", "|---|---|---|---|---|"]
     for lab in labels:
-        for what, path in files[lab].items():
+        for path in files[lab].values():
             if isinstance(path, Path):
                 lines.append(f"| {lab} | {files[lab]['model']} | {files[lab]['format']} | "
                              f"`{path.relative_to(out)}` | `{_sha(path)[:16]}…` |")
