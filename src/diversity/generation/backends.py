@@ -55,10 +55,10 @@ class TransformersBackend:
         self.device = device
         self._torch = torch
 
-    def _continuation(self, context: list[int], ids: list[int]) -> str:
-        return _decode_continuation(self.tokenizer, context, ids)  # the k contexts are one prompt: no padding
+    def _continuation(self, context: list[int], ids: list[int], head: str | None = None) -> str:
+        return _decode_continuation(self.tokenizer, context, ids, head)
 
-    def _positions(self, context: list[int], ids: list[int], n_chars: int) -> int:
+    def _positions(self, context: list[int], ids: list[int], n_chars: int, head: str | None = None) -> int:
         """How many of the generated ``ids`` lie within the first ``n_chars`` characters of the continuation
         (the text kept before a stop string): the largest m whose decoded continuation is no longer. Counted
         by decoding, not by re-tokenizing the kept text, which can split differently (a SentencePiece
@@ -66,7 +66,7 @@ class TransformersBackend:
         lo, hi = 0, len(ids)
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if len(self._continuation(context, ids[:mid])) <= n_chars:
+            if len(self._continuation(context, ids[:mid], head)) <= n_chars:
                 lo = mid
             else:
                 hi = mid - 1
@@ -110,18 +110,20 @@ class TransformersBackend:
         eos = set([tok.eos_token_id] if isinstance(tok.eos_token_id, int) else (tok.eos_token_id or []))
         gen_eos = getattr(self.model.generation_config, "eos_token_id", None)
         eos |= set([gen_eos] if isinstance(gen_eos, int) else (gen_eos or []))
+        # the k contexts are one prompt (no padding): its decoded text is computed once
+        context = enc["input_ids"][0].tolist()
+        head = tok.decode(context, skip_special_tokens=True)
         results = []
         for i in range(config.k):
             ids = out.sequences[i, start:].tolist()
             n = next((j for j, t in enumerate(ids) if t in eos), None)
             ended = n is not None
             ids = ids[:n] if ended else ids
-            context = enc["input_ids"][i].tolist()
-            raw = self._continuation(context, ids)
+            raw = self._continuation(context, ids, head)
             textout, stopped = _cut(raw, config.stop)
             lps = None
             if config.top_logprobs > 0:
-                n_pos = len(ids) if not stopped else self._positions(context, ids, len(textout))
+                n_pos = len(ids) if not stopped else self._positions(context, ids, len(textout), head)
                 lps = []
                 for j in range(min(n_pos, len(out.logits))):
                     logp = torch.log_softmax(out.logits[j][i].float(), dim=-1)
@@ -131,15 +133,17 @@ class TransformersBackend:
         return results
 
 
-def _decode_continuation(tok: Any, context: list[int], ids: list[int]) -> str:
+def _decode_continuation(tok: Any, context: list[int], ids: list[int], head: str | None = None) -> str:
     """The text the generated ``ids`` add after ``context``: the decoded whole minus the decoded context.
 
     Decoding the new ids alone loses what a tokenizer writes only between tokens: a SentencePiece
     (Metaspace) decoder drops the leading space of a first token ``▁Ana``, so a continuation of
     ``"Name:"`` would read ``"Ana"`` and a forced prefix built from it ``"Name:Ana"``, a context the
     model never wrote. Falls back to the ids alone when the whole does not start with the context.
+    ``head`` is the decoded context, when the caller has it already.
     """
-    head = tok.decode(context, skip_special_tokens=True)
+    if head is None:
+        head = tok.decode(context, skip_special_tokens=True)
     whole = tok.decode(context + ids, skip_special_tokens=True)
     if whole.startswith(head):
         return whole[len(head):]
