@@ -28,7 +28,8 @@ from .metrics.clusters import SemanticClusters, SemanticEntropy, semantic_cluste
 from .metrics.effective import (EffectiveSemanticDiversity, NoveltyUtility, effective_semantic_diversity,
                                 novelty_utility)
 from .metrics.lexical import EAD, Distinct, NgramEntropy, distinct_n, ead, ngram_entropy
-from .metrics.model_based import BranchingFactor, TokenEntropy, branching_factor, token_entropy
+from .metrics.model_based import (BranchingFactor, TokenEntropy, TopKBranchingFactor, branching_factor,
+                                  token_entropy, topk_branching_factor)
 from .metrics.overlap import Homogenization, SelfBLEU, homogenization, self_bleu
 from .metrics.refusal import RefusalRate, refusal_rate
 from .metrics.richness import MATTR, mattr
@@ -63,7 +64,8 @@ __all__ = [
     "MeanPairwiseDistance", "CentroidDistance", "RemoteClique", "Chamfer", "VendiScore",
     "SemanticClusters", "SemanticEntropy",
     "attribute_diversity", "AttributeDiversity", "hill_number", "token_entropy", "TokenEntropy",
-    "branching_factor", "BranchingFactor", "attractor_strength", "attractor_curve", "AttractorResult",
+    "branching_factor", "BranchingFactor", "topk_branching_factor", "TopKBranchingFactor",
+    "attractor_strength", "attractor_curve", "AttractorResult",
     "refusal_rate", "RefusalRate", "effective_semantic_diversity", "EffectiveSemanticDiversity", "novelty_utility",
     "NoveltyUtility",
     "score", "available_metrics", "from_spec", "register", "Metric", "Accumulator",

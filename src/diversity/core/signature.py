@@ -42,7 +42,9 @@ KEYS: dict[str, str] = {
     "measure": "attribute diversity measure",
     "cand": "token entropy candidates: `top<k>-renorm` or `full` (softmax of the logits)",
     "unit": "unit of an entropy (`bits`, or `nats` for the branching factor)",
-    "est": "branching factor estimator (`chain-rule`: mean per-position entropy over the samples)",
+    "est": "branching factor estimator (`chain-rule` or `entropy`: mean per-position entropy over the samples; "
+           "`entropy-then-nll>50`: the sampled tokens' mean NLL past 50 positions)",
+    "cut": "branching factor: each prompt cut at this quantile of its outputs' lengths (`q0.95`), or `none`",
     "min": "branching factor: fewest generations that must reach a position for it to count",
     "horizon": "branching factor: positions used (`all` or the first n)",
     "avg": "what token entropy averages over (`positions`)",
