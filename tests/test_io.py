@@ -135,7 +135,7 @@ def test_undecodable_bytes_name_file_line_offset_and_encoding(tmp_path):
         load_samples(gz)
     odd = tmp_path / "odd.jsonl"
     odd.write_bytes(codecs.BOM_UTF16_LE + ROWS.encode("utf-16-le") + b"x")
-    with pytest.raises(SampleFileError, match=r"odd\.jsonl:3: cannot decode .* as utf-16 \(truncated data\)"):
+    with pytest.raises(SampleFileError, match=r"odd\.jsonl:3: cannot decode .* as utf-16-le \(truncated data\)"):
         load_records(odd)
     for bad in ("nope", "base64"):
         with pytest.raises(ValueError, match=f"Unknown text encoding '{bad}'"):
@@ -158,7 +158,7 @@ def test_format_from_content_or_argument(tmp_path):
         load_samples(write(tmp_path / "list", "[1]\n"))
     for name, text in [("s.txt", CSV), ("empty", ""), ("blank.dat", " \n")]:
         with pytest.raises(SampleFileError, match=rf"Cannot tell the format of '.*{name}' from its name or content; "
-                                                  r"pass format='jsonl', 'csv' or 'tsv' \(CLI: --format-in"):
+                                                  r"pass format='jsonl', 'csv', 'tsv' or 'parquet' \(CLI: --format-in"):
             load_samples(write(tmp_path / name, text))
     assert load_samples(tmp_path / "s.txt", format="CSV") == {"p": ["a", "b"]}
     assert load_samples(write(tmp_path / "s.csv.json", ROWS)) == {"p": ["a", "b"]}  # the last suffix decides

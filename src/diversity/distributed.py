@@ -34,9 +34,6 @@ __all__ = ["score_dask"]
 INSTALL = "pip install 'llm-diversity[dask]'"
 SPLIT_EVERY = 8  # partition states merged per reduction task
 PART, POS = "_diversity_partition", "_diversity_position"  # input partition and row within it
-_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv",
-            ".parquet": "parquet", ".parq": "parquet", ".pq": "parquet"}
-_COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 _NPARTITIONS = Param("npartitions", Optional(Int(1)), None, "Partitions after the shuffle by prompt.")
 
 
@@ -104,10 +101,11 @@ def score_dask(data: Any, metrics: Sequence[Union[str, Metric]], *, prompt_field
     dask, dd = _import_dask()
     objs = _resolve_metrics(metrics)
     func = options.func
-    frame = _as_frame(data, dask, dd, func)
+    fields = {"prompt_field": prompt_field, "completion_field": completion_field,
+              "embedding_field": embedding_field, "quality_field": quality_field}
+    npartitions = _NPARTITIONS.check(npartitions, func)
     needs_texts = any(m.input == "texts" for m in objs)
     needs_vectors = any(m.input == "vectors" for m in objs)
-    npartitions = _NPARTITIONS.check(npartitions, func)
     if completion_field is None and (needs_texts or embedding_field is None):
         m = next((m for m in objs if m.input == "texts"), objs[0])
         raise ValueError(f"{func}: {m.spec} needs the texts; pass completion_field=" +
@@ -115,8 +113,7 @@ def score_dask(data: Any, metrics: Sequence[Union[str, Metric]], *, prompt_field
     if embedding_field is not None and embedder is not None:
         raise ValueError(f"{func}: pass embedder= (to embed the texts) or embedding_field= (precomputed "
                          "embeddings), not both.")
-    fields = {"prompt_field": prompt_field, "completion_field": completion_field,
-              "embedding_field": embedding_field, "quality_field": quality_field}
+    frame = _as_frame(data, dask, dd, func, fields)
     _check_columns(frame, fields, func)
     recipe = _recipe(embedder, objs) if needs_vectors and embedding_field is None else None
     job = _Job(objs, options, options.aggregate or "per-prompt", fields, recipe)
@@ -150,12 +147,12 @@ def _resolve_metrics(metrics: Any) -> list[Metric]:
     return objs
 
 
-def _as_frame(data: Any, dask: Any, dd: Any, func: str) -> Any:
+def _as_frame(data: Any, dask: Any, dd: Any, func: str, fields: dict[str, str | None]) -> Any:
     if isinstance(data, dd.DataFrame):
         return data
     if isinstance(data, (str, os.PathLike)) or (isinstance(data, (list, tuple)) and data and
                                                all(isinstance(p, (str, os.PathLike)) for p in data)):
-        return _read_files([data] if isinstance(data, (str, os.PathLike)) else list(data), dask, dd, func)
+        return _read_files([data] if isinstance(data, (str, os.PathLike)) else list(data), dask, dd, func, fields)
     what = f"{type(data).__module__}.{type(data).__name__}"
     hint = (" (a pandas DataFrame: dask.dataframe.from_pandas(df, npartitions=...), or diversity.score for data "
             "that fits in memory)" if hasattr(data, "columns") and hasattr(data, "iloc") else "")
@@ -163,32 +160,83 @@ def _as_frame(data: Any, dask: Any, dd: Any, func: str) -> Any:
                     f"paths); got {what}{hint}.")
 
 
-def _file_format(path: str, func: str) -> str:
-    stem = next((path[:-len(c)] for c in _COMPRESSED if path.lower().endswith(c)), path)
-    fmt = "parquet" if os.path.isdir(path) else _FORMATS.get(os.path.splitext(stem.lower())[1])
-    if fmt is None:
-        raise ValueError(f"{func}: cannot tell the format of {path!r} from its name; use .jsonl, .csv, .tsv or "
-                         ".parquet (optionally .gz for text formats), or read it with dask.dataframe yourself.")
-    return fmt
+def _expand_paths(paths: list[str], func: str) -> list[str]:
+    """Files named by paths, globs and folders (a folder: its sample files, sorted by name)."""
+    import glob
+
+    from .io.reader import FORMATS
+
+    out: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            found = sorted(os.path.join(p, f) for f in os.listdir(p)
+                           if os.path.splitext(f[:-3] if f.lower().endswith(".gz") else f)[1].lower() in FORMATS)
+            if not found:
+                raise FileNotFoundError(f"{func}: the folder {p!r} holds no sample files "
+                                        f"({', '.join(sorted(FORMATS))}, optionally .gz).")
+            out += found
+        elif glob.has_magic(p) and not os.path.exists(p):
+            found = sorted(glob.glob(p))
+            if not found:
+                raise FileNotFoundError(f"{func}: no file matches {p!r}.")
+            out += found
+        else:
+            out.append(p)
+    return out
 
 
-def _read_files(paths: list[Any], dask: Any, dd: Any, func: str) -> Any:
-    paths = [os.fspath(p) for p in paths]
-    formats = {_file_format(p, func) for p in paths}
+def _read_files(paths: list[Any], dask: Any, dd: Any, func: str, fields: dict[str, str | None]) -> Any:
+    """One partition per file, read on a worker by the one reader (:mod:`diversity.io.reader`): the
+    formats, checks and messages (file and line) of ``load_samples`` and ``score_file``."""
+    import pandas as pd
+
+    from .io.reader import resolve
+
+    paths = _expand_paths([os.fspath(p) for p in paths], func)
+    formats = {resolve(p, None, "utf-8")[1] for p in paths}  # checked on the client: a missing file fails now
     if len(formats) > 1:
         raise ValueError(f"{func}: files of several formats ({', '.join(sorted(formats))}); pass files of one "
                          "format per call.")
-    fmt = formats.pop()
-    compressed = any(p.lower().endswith(_COMPRESSED) for p in paths)
+    columns = list(dict.fromkeys(c for c in fields.values() if c is not None))
+    meta = pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    parts = [dask.delayed(_read_file, pure=True)(p, fields) for p in paths]
     # object columns stay objects: dask would otherwise turn a column of lists (embeddings) into strings
     with dask.config.set({"dataframe.convert-string": False}):
-        if fmt == "jsonl":  # one partition per file; values exactly as in the JSON (no dtype or date guessing)
-            return dd.read_json(paths, lines=True, orient="records", blocksize=None, dtype=False,
-                                convert_dates=False)
-        if fmt in ("csv", "tsv"):  # every cell a string as written: "NA" or "" is a text, not a missing value
-            return dd.read_csv(paths, sep="\t" if fmt == "tsv" else ",", dtype=object, keep_default_na=False,
-                               **({"blocksize": None} if compressed else {}))
-        return dd.read_parquet(paths)
+        return dd.from_delayed(parts, meta=meta, verify_meta=False)
+
+
+def _read_file(path: str, fields: dict[str, str | None]) -> Any:
+    """A file as a frame of one completion per row (a ``completions`` list becomes one row each)."""
+    import pandas as pd
+
+    from .io.reader import SampleFileError, iter_samples
+
+    prompt, completion = fields["prompt_field"], fields["completion_field"]
+    extra = [c for c in (fields["embedding_field"], fields["quality_field"]) if c is not None]
+    cols: dict[str, list] = {c: [] for c in dict.fromkeys([prompt, *( [completion] if completion else []), *extra])}
+    if completion is None:  # embeddings only
+        from .io.reader import iter_records, prompt_key
+
+        rows = ((loc, prompt_key(r, loc, prompt) if isinstance(r, dict) else None, [None], r)
+                for loc, r in iter_records(path))
+    else:
+        rows = iter_samples(path, prompt_field=prompt, completion_field=completion, with_rows=True)
+    for loc, key, texts, row in rows:
+        if not isinstance(row, dict):
+            raise SampleFileError(f"{loc}: expected a JSON object, got {type(row).__name__}.")
+        for c in extra:
+            if c not in row:
+                raise SampleFileError(f"{loc}: no {c!r} field (fields: {', '.join(map(str, row))}).")
+            if len(texts) != 1:
+                raise SampleFileError(f"{loc}: the row holds {len(texts)} completions but one {c!r} value; per-"
+                                      "completion fields need one completion per row.")
+        for t in texts:
+            cols[prompt].append(key)
+            if completion is not None:
+                cols[completion].append(t)
+            for c in extra:
+                cols[c].append(row[c])
+    return pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in cols.items()})
 
 
 def _check_columns(frame: Any, fields: dict[str, str | None], func: str) -> None:
