@@ -8,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test test-fast docs bench clean
+.PHONY: demo test test-suite test-installed test-fast docs bench clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,15 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(PY) -m diversity demo
 
-test: $(STAMP)
+# the whole suite, then the built wheel installed in fresh environments outside the checkout
+test: test-suite test-installed
+
+test-suite: $(STAMP)
 	$(PY) -m pytest
+
+# build sdist + wheel, twine check, install the wheel (core-only and with extras) outside the checkout, smoke-test
+test-installed: $(STAMP)
+	PYTHON=$(PYTHON) TORCH='$(TORCH)' VENV_PY=$(abspath $(PY)) bash .ci/test-installed
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"

@@ -17,11 +17,13 @@ from .compare import (Comparison, LengthMismatchWarning, MetricComparison, Multi
 from .core.errors import InvalidParameterError, MemoryLimitError, UndefinedMetricWarning
 from .core.evaluate import Accumulator, score
 from .core.metric import Metric
+from .core.progress import get_progress, set_progress
 from .core.registry import available_metrics, from_spec, register
 from .core.result import ConfidenceInterval, DiversityResult
 from .core.signature import Signature
 from .embed import EmbeddingCacheWarning
 from .io import SampleFileError, load_column, load_records, load_samples
+from .io.datasets import load_example
 from .metrics.categorical import AttributeDiversity, attribute_diversity
 from .metrics.attractor import AttractorResult, attractor_curve, attractor_strength
 from .metrics.clusters import SemanticClusters, SemanticEntropy, semantic_clusters, semantic_entropy
@@ -42,20 +44,49 @@ from .text.tokenize import Tokenizer, get_tokenizer
 
 
 
-def __getattr__(name: str):
-    """``diversity.score_dask`` imports dask only when it is used."""
-    if name == "score_dask":
-        from .distributed import score_dask
+# Documented entry points whose modules are heavier (or pull optional dependencies such as dask,
+# matplotlib or torch) are loaded on first use, so ``import diversity`` stays light:
+# name -> (module, attribute).
+_LAZY: dict[str, tuple[str, str]] = {
+    "score_file": ("diversity.io.stream", "score_file"),
+    "score_dask": ("diversity.distributed", "score_dask"),
+    "write_report": ("diversity.report.folder", "write_report"),
+    "plot_forest": ("diversity.report.plots", "plot_forest"),
+    "plot_per_prompt": ("diversity.report.plots", "plot_per_prompt"),
+    "plot_embeddings": ("diversity.report.embedding_plots", "plot_embeddings"),
+    "save_figure": ("diversity.report.style", "save_figure"),
+    "classify_refusals": ("diversity.quality.refusal", "classify_refusals"),
+    "SentenceTransformerEmbedder": ("diversity.embed", "SentenceTransformerEmbedder"),
+    "sample_to_jsonl": ("diversity.generation.sampling", "sample_to_jsonl"),
+    "DecodingConfig": ("diversity.generation.config", "DecodingConfig"),
+    "Prompt": ("diversity.generation.config", "Prompt"),
+    "TransformersBackend": ("diversity.generation.backends", "TransformersBackend"),
+    "OpenAIBackend": ("diversity.generation.backends", "OpenAIBackend"),
+    "register_tokenizer": ("diversity.text.tokenize", "register_tokenizer"),
+}
 
-        return score_dask
+
+def __getattr__(name: str):
+    """Load a documented entry point of a heavier module on first use (see ``_LAZY``)."""
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'diversity' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [
     "__version__",
     "DiversityResult", "ConfidenceInterval", "Signature", "UndefinedMetricWarning", "InvalidParameterError",
     "MemoryLimitError", "EmbeddingCacheWarning",
-    "load_samples", "load_records", "load_column", "SampleFileError",
+    "load_samples", "load_records", "load_column", "load_example", "SampleFileError",
     "distinct_n", "ead", "ngram_entropy", "unique_fraction", "compression_ratio", "mattr",
     "Distinct", "EAD", "NgramEntropy", "UniqueFraction", "CompressionRatio", "MATTR",
     "self_bleu", "homogenization", "SelfBLEU", "Homogenization",
@@ -73,4 +104,7 @@ __all__ = [
     "LengthMismatchWarning",
     "NgramCounts",
     "Tokenizer", "get_tokenizer",
+    "set_progress", "get_progress",
 ]
+# the lazily loaded entry points are attributes (and in dir()) but not in __all__, so that
+# ``from diversity import *`` imports nothing heavy

@@ -34,14 +34,19 @@ def _quiet_output(quiet: bool):
     """Warnings become one line each on stderr (no source lines), or nothing with --quiet;
     --quiet also silences third-party progress bars."""
     env = {"TQDM_DISABLE": "1", "TRANSFORMERS_VERBOSITY": "error", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    from .core.progress import get_progress, set_progress
+
     saved = {k: os.environ.get(k) for k in env}
+    saved_progress = get_progress()
     if quiet:
         os.environ.update(env)
+        set_progress(False)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             yield
     finally:
+        set_progress(saved_progress)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -248,8 +253,21 @@ def _cmd_cite(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .compare import compare
-    from .io.datasets import load_example
+    from .io.datasets import example_path, load_example
 
+    if args.save_samples is not None:  # only copy the bundled files, to try the other commands on
+        import shutil
+        from pathlib import Path
+
+        out = Path(args.save_samples)
+        out.mkdir(parents=True, exist_ok=True)
+        for side in ("base", "aligned"):
+            src = example_path(side)
+            for suffix in ("", ".meta.json"):
+                target = out / f"{side}.jsonl{suffix}"
+                shutil.copyfile(f"{src}{suffix}", target)
+            print(out / f"{side}.jsonl")
+        return 0
     metrics = _metrics(["distinct-1", "distinct-2", "ngram-entropy-2", "self-bleu", "unique-fraction",
                         "compression-ratio", "mean-pairwise-distance", "vendi", "semantic-clusters"], ())
     print("Demo: the bundled sample set, 40 open-ended prompts x 8 completions sampled at temperature 1.0 from\n"
@@ -350,6 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="compare the bundled base and aligned sample sets")
     d.add_argument("--model", default=None, help=argparse.SUPPRESS)
     d.add_argument("--quiet", action="store_true")
+    d.add_argument("--save-samples", metavar="DIR", default=None, help="only write the bundled sample files to "
+                   "DIR (base.jsonl and aligned.jsonl, with their settings sidecars) to try the other commands on")
     d.set_defaults(func=_cmd_demo)
     return p
 

@@ -13,6 +13,7 @@ from .core.options import build_options
 from .core.params import Int, check
 from .metrics.lexical import EAD, Distinct, NgramEntropy
 from .text.tokenize import Tokenizer
+from .core.errors import warn as _warn_user
 
 __all__ = ["NgramCounts"]
 
@@ -34,8 +35,8 @@ class NgramCounts:
     @classmethod
     def from_texts(cls, texts: Sequence[str], *, n_max: int = 4, tokenizer: Union[str, Tokenizer] = "unicode",
                    lowercase: bool = False) -> "NgramCounts":
-        warnings.warn("NgramCounts is deprecated since 0.2; use diversity.Accumulator, which streams every metric.",
-                      DeprecationWarning, stacklevel=2)
+        _warn_user("NgramCounts is deprecated since 0.2; use diversity.Accumulator, which streams every metric.",
+                      DeprecationWarning)
         n_max = check(n_max, "n_max", "NgramCounts.from_texts", Int(1))
         sets = as_groups(texts, name="texts")
         if sets.grouped:

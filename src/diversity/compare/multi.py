@@ -87,7 +87,9 @@ class MultiComparison(Mapping):
 
     def to_frame(self):
         """Long format (needs pandas): one row per comparison x metric."""
-        import pandas as pd
+        from ..core.errors import require
+
+        pd = require("pandas", "pandas", "MultiComparison.to_pandas()")
 
         frames = []
         for key, c in self.comparisons.items():

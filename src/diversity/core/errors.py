@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-__all__ = ["InvalidParameterError", "UndefinedMetricWarning", "MemoryLimitError"]
+__all__ = ["InvalidParameterError", "UndefinedMetricWarning", "MemoryLimitError", "warn", "require"]
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -32,8 +32,23 @@ def warn(message: str, category: type[Warning]) -> None:
     import sys
     import warnings
 
-    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    # the diversity package's folder (this file is diversity/core/errors.py)
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
     level, frame = 2, sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(package):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+def require(module: str, extra: str, what: str):
+    """Import an optional dependency, or raise an ``ImportError`` that names the extra to install.
+
+    >>> require("math", "core", "this example").__name__
+    'math'
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise ImportError(f"{what} needs {module.split('.')[0]}: pip install 'llm-diversity[{extra}]'") from e

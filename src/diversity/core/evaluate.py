@@ -219,8 +219,11 @@ class Accumulator:
     0.75
     """
 
-    def __init__(self, metrics: Sequence[Union[str, Metric]], options: Options, *, mode: str = "per-prompt",
-                 embedder: Any = None, context_fields: Sequence[tuple[str, Any]] = ()) -> None:
+    def __init__(self, metrics: Sequence[Union[str, Metric]], options: Options | None = None, *,
+                 mode: str = "per-prompt", embedder: Any = None,
+                 context_fields: Sequence[tuple[str, Any]] = ()) -> None:
+        if options is None:  # the defaults of score()
+            options = Options.default()
         self.metrics = [resolve_metric(m) for m in metrics]
         self.state = State(self.metrics, options, mode, embedder=embedder, context_fields=context_fields)
 

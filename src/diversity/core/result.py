@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Hashable, Mapping, Sequence
 
@@ -118,6 +118,14 @@ class DiversityResult:
         if not isinstance(self.signature, Signature):
             object.__setattr__(self, "signature", Signature(self.signature))
 
+    def __reduce__(self):
+        # pickle and copy.deepcopy: the read-only details view is rebuilt from a plain dict, so results
+        # travel through joblib, multiprocessing and notebook caches (a mappingproxy does not pickle)
+        state = {f.name: getattr(self, f.name) for f in fields(self)}
+        state["details"] = dict(self.details)
+        state["signature"] = str(self.signature)
+        return (_rebuild, (type(self), state))
+
     def __float__(self) -> float:
         return float(self.value)
 
@@ -157,6 +165,11 @@ class DiversityResult:
                    std=None if d.get("std") is None and "std" not in d else _num(d.get("std")),
                    ci=ConfidenceInterval.from_dict(d["ci"]) if d.get("ci") else None,
                    details=d.get("details") or {})
+
+
+def _rebuild(cls: type, state: Mapping[str, Any]) -> Any:
+    """Unpickle a result: its constructor with the saved fields (the checks of ``__post_init__`` run again)."""
+    return cls(**state)
 
 
 def _num(x: Any) -> float:

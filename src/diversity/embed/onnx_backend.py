@@ -36,6 +36,7 @@ from typing import Sequence
 import numpy as np
 
 from .cache import EmbeddingCacheWarning
+from ..core.errors import warn as _warn_user
 
 __all__ = ["OnnxSentenceModel", "OnnxExportWarning", "BACKENDS", "EXPORT_FORMAT"]
 
@@ -141,8 +142,8 @@ class OnnxSentenceModel:
             why = "its files do not match export.json (truncated or changed)"
         except (OSError, ValueError, KeyError, TypeError) as e:
             why = f"export.json is missing or unreadable ({e.__class__.__name__}: {e})"
-        warnings.warn(f"The cached ONNX export {target} is damaged: {why}; exporting it again.",
-                      OnnxExportWarning, stacklevel=4)
+        _warn_user(f"The cached ONNX export {target} is damaged: {why}; exporting it again.",
+                      OnnxExportWarning)
         self._discard(target)
         return False
 
@@ -164,8 +165,8 @@ class OnnxSentenceModel:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
             except OSError as e:
-                warnings.warn(f"Cannot write the ONNX export to {target.parent} ({e}); exporting to a temporary "
-                              f"folder for this process only.", OnnxExportWarning, stacklevel=3)
+                _warn_user(f"Cannot write the ONNX export to {target.parent} ({e}); exporting to a temporary "
+                              f"folder for this process only.", OnnxExportWarning)
             else:
                 try:
                     self._export_into(tmp)
@@ -190,7 +191,10 @@ class OnnxSentenceModel:
         old = os.environ.get("HF_HUB_OFFLINE")
         os.environ["HF_HUB_OFFLINE"] = "1"
         try:
-            st = SentenceTransformer(str(self.folder), device="cpu")
+            from ..core.progress import quiet_model_loading
+
+            with quiet_model_loading():
+                st = SentenceTransformer(str(self.folder), device="cpu")
         finally:
             if old is None:
                 del os.environ["HF_HUB_OFFLINE"]

@@ -217,7 +217,10 @@ class SentenceTransformerEmbedder:
             old = os.environ.get("HF_HUB_OFFLINE")
             os.environ["HF_HUB_OFFLINE"] = "1"
             try:
-                self._model = SentenceTransformer(str(self.path), device=self.device)
+                from ..core.progress import quiet_model_loading
+
+                with quiet_model_loading():
+                    self._model = SentenceTransformer(str(self.path), device=self.device)
             finally:
                 if old is None:
                     del os.environ["HF_HUB_OFFLINE"]
@@ -280,7 +283,9 @@ class SentenceTransformerEmbedder:
         order = sorted((i for i, v in enumerate(found) if v is None), key=lambda i: -len(unique[i]))
         if not order:
             return dim
-        show = self.progress if self.progress is not None else (len(order) > 1000 and os.isatty(2))
+        from ..core.progress import show_progress
+
+        show = show_progress(len(order), own=self.progress)
         bar = None
         if show:
             try:

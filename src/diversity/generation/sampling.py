@@ -63,7 +63,6 @@ import json
 import os
 import sys
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Union
@@ -71,6 +70,7 @@ from typing import Any, Iterable, Union
 from .._version import __version__
 from .config import (Backend, DecodingConfig, Prompt, ResumeError, _clip, _settings, prompt_seed,
                      settings_fingerprint)
+from ..core.errors import warn as _warn_user
 
 __all__ = ["sample_to_jsonl", "load_prompts", "read_meta"]
 
@@ -248,7 +248,7 @@ def _write_meta(mp: Path, meta: dict[str, Any]) -> None:
 
 
 def sample_to_jsonl(backend: Backend, prompts: Iterable[Prompt], out: Union[str, os.PathLike],
-                    config: DecodingConfig = DecodingConfig(), *, progress: bool = True,
+                    config: DecodingConfig = DecodingConfig(), *, progress: bool | None = None,
                     extra_meta: dict[str, Any] | None = None) -> Path:
     """Sample ``config.k`` completions for every prompt into ``out`` (JSONL), resumably.
 
@@ -260,9 +260,15 @@ def sample_to_jsonl(backend: Backend, prompts: Iterable[Prompt], out: Union[str,
     another prompt text, when a line other than the last is not a valid row,
     or when a row is duplicated. A torn last line is saved to
     ``<out>.damaged`` and cut off, with a ``RuntimeWarning``.
+
+    ``progress``: one line per finished prompt on standard error; ``None``
+    follows :func:`diversity.set_progress` (automatic: only on a terminal).
     """
+    from ..core.progress import show_progress
+
     out = Path(out)
     prompts = list(prompts)
+    show = show_progress(None, own=progress)
     texts: dict[str, str] = {}
     prefixes: dict[str, str] = {}
     for p in prompts:
@@ -284,9 +290,9 @@ def sample_to_jsonl(backend: Backend, prompts: Iterable[Prompt], out: Union[str,
             f.truncate(scan.size)
             f.flush()
             os.fsync(f.fileno())
-        warnings.warn(f"{out}:{scan.tail_line}: CUT OFF A TORN LAST LINE ({len(scan.tail)} bytes that are not a "
+        _warn_user(f"{out}:{scan.tail_line}: CUT OFF A TORN LAST LINE ({len(scan.tail)} bytes that are not a "
                       f"complete row: the write in flight when a run was interrupted); its bytes were saved to "
-                      f"{damaged}; the prompt's missing rows are sampled again.", RuntimeWarning, stacklevel=2)
+                      f"{damaged}; the prompt's missing rows are sampled again.", RuntimeWarning)
     elif scan.add_newline:
         _fsync_append(out, b"\n")
 
@@ -298,8 +304,8 @@ def sample_to_jsonl(backend: Backend, prompts: Iterable[Prompt], out: Union[str,
 
     def write_sidecar() -> None:
         if mp.exists():
-            warnings.warn(f"{mp}: replaced a sidecar ({sidecar_state or 'of other settings'}) that did not describe "
-                          f"the rows of {out.name}.", RuntimeWarning, stacklevel=3)
+            _warn_user(f"{mp}: replaced a sidecar ({sidecar_state or 'of other settings'}) that did not describe "
+                          f"the rows of {out.name}.", RuntimeWarning)
         _write_meta(mp, meta)
 
     if stale and scan.n_rows:  # every row carries this run's fingerprint
@@ -328,6 +334,9 @@ def sample_to_jsonl(backend: Backend, prompts: Iterable[Prompt], out: Union[str,
                     row["prefix"] = p.prefix
                 if g.top_logprobs is not None:
                     row["top_logprobs"] = g.top_logprobs
+                for col in ("entropy", "token_logprobs"):  # the full distribution, where the backend has it
+                    if getattr(g, col, None) is not None:
+                        row[col] = getattr(g, col)
                 lines.append(json.dumps(row, ensure_ascii=False) + "\n")
             f.write("".join(lines))
             f.flush()
@@ -336,7 +345,7 @@ def sample_to_jsonl(backend: Backend, prompts: Iterable[Prompt], out: Union[str,
                 write_sidecar()
                 stale = False
             n_complete += 1
-            if progress:
+            if show:
                 print(f"[{backend.model_id}] {n_complete}/{len(prompts)} prompts "
                       f"({time.perf_counter() - t0:.1f} s: {p.id})", file=sys.stderr, flush=True)
     return out

@@ -14,7 +14,6 @@ clusters.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Mapping, Sequence
 
@@ -29,6 +28,7 @@ from ..core.signature import Signature
 from ..stats.bootstrap import bootstrap_mean_ci
 from ..stats.seeding import canonical_order
 from ._geometry import cluster_labels
+from ..core.errors import warn as _warn_user
 
 __all__ = ["AttractorResult", "attractor_strength", "attractor_curve", "returns_to_clusters"]
 
@@ -319,9 +319,9 @@ def _without_blanks(unperturbed: Any, perturbed: Any) -> tuple[dict, dict, dict[
     short = {k: len(s) for k, s in zip(u.keys, u.sets) if len(s) < 2}
     left = [k for k in us if k in ps and k not in short and (len(us[k]) < 2 or not ps[k])]
     if left:
-        warnings.warn(f"attractor_strength: {len(left)} prompt(s) left out because blank completions leave fewer "
+        _warn_user(f"attractor_strength: {len(left)} prompt(s) left out because blank completions leave fewer "
                       f"than 2 unperturbed or no perturbed ones: {', '.join(map(repr, left[:5]))}"
-                      f"{'...' if len(left) > 5 else ''}.", UndefinedMetricWarning, stacklevel=3)
+                      f"{'...' if len(left) > 5 else ''}.", UndefinedMetricWarning)
         if len(left) == len(us):
             raise ValueError("attractor_strength: no prompt has 2 non-blank unperturbed and 1 non-blank perturbed "
                              "completion.")

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .plots import _WIDTH, MODEL_COLORS, _figure, _plain, _shorten, _style
+from .style import _WIDTH, MODEL_COLORS, _figure, _plain, _shorten, _style
 
 __all__ = ["plot_embeddings"]
 

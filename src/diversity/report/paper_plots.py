@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .plots import _WIDTH, MODEL_COLORS, _figure, _plain, _style
+from .style import _WIDTH, MODEL_COLORS, _figure, _plain, _style
 
 __all__ = ["plot_attribute_histograms", "plot_position_profiles", "plot_attractor_curves"]
 
