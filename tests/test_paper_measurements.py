@@ -116,3 +116,63 @@ def test_extract_reports_malformed_outputs():
     assert t.column("nationality") == ["Peruvian"] and t.parse_rate == 0.25
     with pytest.raises(TypeError):
         extract_fields(None)
+
+
+# ---- normalised categories, ceiling, coverage ------------------------------------
+
+def test_normalize_value_rules():
+    from diversity.metrics.categorical import normalize_value
+
+    gender = ["M", "male", "Man", "men", "Woman", "women", "F", "female.", "**Female**", "male, male", "she/her",
+              "Non-binary", "transfemale", "23", "a", "--", r"\textbf{Male}"]
+    assert [normalize_value(v, "gender") for v in gender] == [
+        "male", "male", "male", "male", "female", "female", "female", "female", "female", "male", "female",
+        "non-binary", "transfemale", None, None, None, "male"]
+    nat = ["USA", "U.S.A.", "American", "united states", "America", "UK", "British", "Chinese", "China", "Male",
+           "1990", "Kenyan ", "Martian"]
+    assert [normalize_value(v, "nationality") for v in nat] == [
+        "american", "american", "american", "american", "american", "british", "british", "chinese", "chinese",
+        None, None, "kenyan", "martian"]
+    assert normalize_value("  Coffee-Shop   Manager! ", "text") == "coffee-shop manager"
+    assert normalize_value("$x^2$", "text") == "x 2" and normalize_value("42", "text") is None
+    with pytest.raises(diversity.InvalidParameterError, match="'rule' parameter of normalize_value"):
+        normalize_value("m", "sex")
+
+
+def test_attribute_diversity_normalized_signature_and_unparsed():
+    raw = ["m", "male", "Man", "woman", "women", "23"]
+    r = diversity.attribute_diversity(raw, "richness")
+    assert r.value == 6 and "vnorm" not in r.signature
+    n = diversity.attribute_diversity(raw, "richness", normalize="gender")
+    assert n.value == 2 and n.details["unparsed"] == 1
+    assert n.signature == f"attribute-richness?normalize=gender|vnorm:gender-v1|agg:none|k:6|v:{diversity.__version__}"
+    # p = 3/5, 2/5 after leaving "23" out
+    e = diversity.attribute_diversity(raw, normalize="gender")
+    assert e.value == pytest.approx(-(0.6 * math.log2(0.6) + 0.4 * math.log2(0.4)))
+    with pytest.raises(diversity.InvalidParameterError, match="'normalize' parameter of attribute_diversity"):
+        diversity.attribute_diversity(raw, normalize="sex")
+
+
+def test_chao_shen_hand_computed_and_ceiling():
+    from diversity.stats.entropy import chao_shen_entropy
+
+    # counts 2, 1, 1: n = 4, two singletons -> coverage C = 1 - 2/4 = 1/2; shares 1/4, 1/8, 1/8;
+    # inclusion probabilities 1 - (1 - share)^4
+    pa = np.array([0.25, 0.125, 0.125])
+    la = 1 - (1 - pa) ** 4
+    want = -(pa * np.log(pa) / la).sum()
+    assert chao_shen_entropy([2, 1, 1], base=math.e) == pytest.approx(want, rel=1e-12)
+    # every value distinct (n = 5): f1 = n - 1 keeps C = 1/5 > 0; the estimate goes past the plug-in ceiling
+    five = diversity.attribute_diversity(list("abcde"), "entropy-chao-shen")
+    pa5 = 0.2 * 0.2
+    assert five.value == pytest.approx(-5 * pa5 * math.log2(pa5) / (1 - (1 - pa5) ** 5), rel=1e-12)
+    assert five.value > math.log2(5) == pytest.approx(diversity.attribute_diversity(list("abcde")).value)
+    # full coverage moves the plug-in value little; it is larger for the sample with more singletons
+    assert chao_shen_entropy([50, 50], base=2) == pytest.approx(1.0, abs=1e-12)
+    assert chao_shen_entropy([3, 1, 1, 1]) > chao_shen_entropy([3, 3])
+    assert math.isnan(chao_shen_entropy([0, 0]))
+    with pytest.raises(diversity.InvalidParameterError, match="non-negative counts"):
+        chao_shen_entropy([1, -1])
+    # the ceiling: sets where every value is distinct are counted
+    g = diversity.attribute_diversity({"p1": ["a", "b", "c"], "p2": ["a", "a", "b"], "p3": ["x", "y", "z"]})
+    assert g.details["groups_all_distinct"] == 2

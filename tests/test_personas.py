@@ -193,3 +193,26 @@ def test_off_sentence_and_errors():
         perturbed_prompts(PS, {**DONE, "a": ["  "]}, "prefix")
     with pytest.raises(ValueError, match="size must be an int >= 1"):
         perturbed_prompts(PS, DONE, "prefix", size=0)
+
+
+def test_normalized_table_beside_the_raw_one():
+    import diversity
+    from diversity.generation.personas import normalize_personas
+
+    texts = ["Name: Ana Ruiz\nAge: 34\nGender: Woman\nNationality: USA\nOccupation: Nurse.",
+             "Name: Bo\nAge: 30\nGender: 23\nNationality: American\nOccupation: nurse",
+             "Name: Cy\nAge: 41\nGender: m\nNationality: Male\nOccupation: $\\mathrm{chef}$",
+             "Name: Di\nAge: old\nGender: women\nNationality: United States\nOccupation: pilot"]
+    raw = persona_table(texts)
+    t = normalize_personas(raw)
+    assert raw.values["gender"] == ["Woman", "23", "m", "women"]  # the raw table is kept as it was
+    assert t.values["gender"] == ["female", None, "male", "female"]
+    assert t.values["nationality"] == ["american", "american", None, "american"]
+    assert t.values["occupation"] == ["nurse", "nurse", "chef", "pilot"]
+    assert t.values["name"] == ["ana ruiz", "bo", "cy", "di"]
+    assert [(i, m) for i, m, _ in t.failures] == [(1, ("gender",)), (2, ("nationality",)), (3, ("age",))]
+    assert t.failures[0][2] == texts[1][:80] and raw.parse_rate == 0.75 and t.parse_rate == 0.25
+    assert t.rules == {"name": "text-v1", "gender": "gender-v1", "nationality": "nationality-v1",
+                       "occupation": "text-v1"} and raw.rules == {}
+    with pytest.raises(diversity.InvalidParameterError, match="'rules' parameter of normalize_personas"):
+        normalize_personas(raw, {"gender": "sex"})

@@ -19,6 +19,16 @@ __all__ = ["comparison_markdown", "comparison_latex", "comparison_csv", "compari
 DAGGER = "†"
 
 
+_LATEX = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "^": r"\^{}", "~": r"\~{}",
+          "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "<": r"\textless{}", ">": r"\textgreater{}",
+          "|": r"\textbar{}", "−": "-", "–": "--", "≥": r"\textgreater{}=", "≤": r"\textless{}="}
+
+
+def latex_escape(text: str) -> str:
+    """Text as LaTeX typesets it literally (special characters escaped; a few Unicode signs spelled in ASCII)."""
+    return "".join(_LATEX.get(ch, ch) for ch in str(text))
+
+
 def stars(p: float) -> str:
     if math.isnan(p):
         return ""
@@ -41,15 +51,55 @@ def _level(c: Any) -> str:
     return f"{c.ci_level:.0%}"
 
 
-def _test_text(c: Any) -> str:
+def _test_text(c: Any, latex: bool = False) -> str:
     s = c.settings
     test = s.get("test", "permutation")
+    pow2 = "$2^n$" if latex else "2^n"
     if test == "permutation":
         n = s.get("permutations")
-        how = "exact enumeration of sign patterns where 2^n is small, else " if s.get("any_exact") else ""
+        if s.get("all_exact"):
+            return f"paired sign-flip permutation test (exact: all {pow2} sign patterns enumerated)"
+        how = f"exact enumeration of sign patterns where {pow2} is small, else " if s.get("any_exact") else ""
         return f"paired sign-flip permutation test ({how}{n:,} random sign patterns)" if n else \
             "paired sign-flip permutation test"
     return "Wilcoxon signed-rank test"
+
+
+def _k_note(c: Any) -> str:
+    return " (equal on both sides within each prompt)" if "-" in c.k_text else ""
+
+
+def _ci_text(c: Any) -> str:
+    return f"bootstrap ({c.settings.get('ci_method', 'percentile')})"
+
+
+def _family_text(c: Any) -> str:
+    """Which tests each Holm correction ran over."""
+    s = c.settings
+    fam = s.get("families") or {}
+    n = s.get("holm_family", len(c.rows))
+    text = f"Holm-corrected across the {n} diversity tests"
+    if fam.get("rates"):
+        text += f" (rates: {', '.join(fam['rates'])}, corrected as their own family, beside them)"
+    return text
+
+
+def _dropped_text(c: Any) -> str | None:
+    d = c.settings.get("dropped") or {}
+    parts = []
+    if d.get("prompts"):
+        parts.append(f"{d['prompts']} prompts left out (a side kept no completion)")
+    failed = d.get("failed_gate")
+    if failed:
+        parts.append("failed the gate: " + ", ".join(f"{lab} {n}" for lab, n in failed.items()))
+    eq = d.get("equal_k", d.get("completions") if not failed else None)
+    if eq and any(eq.values()):
+        parts.append("set aside for equal k: " + ", ".join(f"{lab} {n}" for lab, n in eq.items()))
+    if not parts:
+        return None
+    given = d.get("given", {})
+    return ("Completions given: " + ", ".join(f"{lab} {n}" for lab, n in given.items()) + "; " + "; ".join(parts)
+            + ".") if given else "; ".join(parts) + "."
 
 
 def _cells(c: Any, r: Any, latex: bool) -> list[str]:
@@ -79,17 +129,25 @@ def _one_markdown(c: Any, title: str | None = None) -> list[str]:
     lines += ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 5) + "|"]
     lines += ["| " + " | ".join(_cells(c, r, False)) + " |" for r in c.rows]
     lines.append("")
-    length = c.settings.get("length", "full")
-    lines.append(f"↑/↓: higher/lower is more diverse. {len(c.prompts)} prompts, k = {c.k} completions per prompt "
-                 f"per side, length: {length}. CIs: {lv} bootstrap over prompts ({c.settings.get('n_resamples', '?')} "
-                 f"resamples). p: {_test_text(c)} over prompts, Holm-corrected across "
-                 f"{c.settings.get('holm_family', len(c.rows))} tests; * p<0.05, ** p<0.01, *** p<0.001.")
+    st = c.settings
+    length = st.get("length", "full")
+    lines.append(f"↑/↓: higher/lower is more diverse. {len(c.prompts)} prompts, k = {c.k_text} completions per prompt "
+                 f"per side{_k_note(c)}, length: {length}. CIs: {lv} {_ci_text(c)} over prompts "
+                 f"({st.get('n_resamples', '?')} resamples). p: {_test_text(c)} over prompts, {_family_text(c)}; "
+                 "* p<0.05, ** p<0.01, *** p<0.001.")
+    lines += [x for x in c.statements() if not x.startswith("Holm family")]
     lines.append(f"Mean tokens per completion: {a} {_fmt(c.mean_tokens.get(a), 1)}, {b} "
                  f"{_fmt(c.mean_tokens.get(b), 1)}.")
-    rates = c.settings.get("refusal_rates")
+    rates = st.get("refusal_rates")
     if rates:
-        lines.append(f"Refusals (rules-v1 detector, empty answers included): {a} {rates.get(a, float('nan')):.1%}, "
-                     f"{b} {rates.get(b, float('nan')):.1%} of completions.")
+        lines.append(f"Refusals ({st.get('refusal_detector', 'rules-v1')} detector on the full completions, empty "
+                     f"answers included): {a} {rates.get(a, float('nan')):.1%}, {b} {rates.get(b, float('nan')):.1%} "
+                     "of completions.")
+    dropped = _dropped_text(c)
+    if dropped:
+        lines.append(dropped)
+    for metric, per_side in (st.get("length_notes") or {}).items():
+        lines.append(f"{metric}: " + "; ".join(f"{lab}: {note}" for lab, note in per_side.items()) + ".")
     if c.length_warning:
         lines.append(f"{DAGGER} Length-sensitive metric, and the sides' mean lengths differ by more than 1.5x: "
                      "read its verdict with the length-matched table.")
@@ -119,8 +177,7 @@ def comparison_markdown(c: Any) -> str:
 def comparison_latex(c: Any, caption: str | None = None, label: str | None = None) -> str:
     a, b = c.labels
 
-    def esc(s: str) -> str:
-        return re.sub(r"([_%&#])", r"\\\1", s)
+    esc = latex_escape
 
     head = ["Metric", "", esc(a), esc(b), f"{esc(b)} $-$ {esc(a)}", "$d_z$", "$p_{\\mathrm{Holm}}$"]
     out = ["\\begin{table}[t]", "\\centering", "\\small", "\\begin{tabular}{llrrrrr}", "\\toprule",
@@ -132,9 +189,13 @@ def comparison_latex(c: Any, caption: str | None = None, label: str | None = Non
         out.append(" & ".join(cells) + " \\\\")
     out += ["\\bottomrule", "\\end{tabular}"]
     lv = esc(_level(c))
-    note = (f"{len(c.prompts)} prompts, $k={c.k}$ completions per prompt per side; values with {lv} bootstrap CIs "
-            f"over prompts; $p$: {esc(_test_text(c))} over prompts, Holm-corrected; $^{{*}}p<0.05$, "
-            "$^{**}p<0.01$, $^{***}p<0.001$. $\\uparrow$/$\\downarrow$: higher/lower is more diverse.")
+    note = (f"{len(c.prompts)} prompts, $k={esc(c.k_text)}$ completions per prompt per side{esc(_k_note(c))}; values "
+            f"with {lv} {esc(_ci_text(c))} CIs over prompts; $p$: {_test_text(c, latex=True)} over prompts, "
+            f"{esc(_family_text(c))}; $^{{*}}p<0.05$, $^{{**}}p<0.01$, $^{{***}}p<0.001$. "
+            "$\\uparrow$/$\\downarrow$: higher/lower is more diverse.")
+    for x in c.statements():
+        if not x.startswith("Holm family"):
+            note += " " + esc(x)
     if c.length_warning:
         note += " $^\\dagger$Length-sensitive metric; the sides differ in length by more than 1.5$\\times$."
     out.append(f"\\caption{{{esc(caption) + ' ' if caption else ''}{note}}}")

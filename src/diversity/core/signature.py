@@ -40,6 +40,8 @@ KEYS: dict[str, str] = {
     "thr": "distance threshold of semantic clustering",
     "link": "linkage of semantic clustering",
     "measure": "attribute diversity measure",
+    "vnorm": "attribute values normalised before counting: the rule and its version (`gender-v1`, `nationality-v1`, "
+             "`text-v1`); absent: compared exactly as given",
     "cand": "token entropy candidates: `top<k>-renorm` or `full` (softmax of the logits)",
     "unit": "unit of an entropy (`bits`, or `nats` for the branching factor)",
     "est": "branching factor estimator (`chain-rule` or `entropy`: mean per-position entropy over the samples; "

@@ -12,11 +12,11 @@ import os
 import time
 import urllib.error
 import urllib.request
-import warnings
 from pathlib import Path
 from typing import Any, Union
 
 from .config import DecodingConfig, EndpointError, Generation, _clip, _cut
+from ..core.errors import warn as _warn_user
 
 __all__ = ["TransformersBackend", "OpenAIBackend"]
 
@@ -39,7 +39,8 @@ class TransformersBackend:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as e:  # pragma: no cover
-            raise ImportError("TransformersBackend needs torch and transformers: pip install torch transformers") from e
+            raise ImportError("TransformersBackend needs torch and transformers: pip install torch, then "
+                              "pip install 'llm-diversity[sample]'") from e
         path = Path(model)
         kw: dict[str, Any] = {}
         folder = path
@@ -48,9 +49,12 @@ class TransformersBackend:
         if not folder.exists():
             raise FileNotFoundError(f"no model at {str(path)!r}")
         self.model_id = model_id or path.name
-        self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True, **kw)
-        self.model = AutoModelForCausalLM.from_pretrained(str(folder), local_files_only=True,
-                                                          dtype=getattr(torch, dtype), **kw).to(device)
+        from ..core.progress import quiet_model_loading
+
+        with quiet_model_loading():
+            self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True, **kw)
+            self.model = AutoModelForCausalLM.from_pretrained(str(folder), local_files_only=True,
+                                                              dtype=getattr(torch, dtype), **kw).to(device)
         self.model.eval()
         self.device = device
         self._torch = torch
@@ -105,7 +109,8 @@ class TransformersBackend:
         with torch.no_grad():
             out = self.model.generate(**enc, do_sample=True, temperature=config.temperature, top_p=config.top_p,
                                       top_k=0, max_new_tokens=config.max_new_tokens, pad_token_id=pad,
-                                      return_dict_in_generate=True, output_logits=config.top_logprobs > 0)
+                                      return_dict_in_generate=True, output_logits=config.top_logprobs > 0,
+                                      output_scores=config.top_logprobs > 0)
         start = enc["input_ids"].shape[1]
         eos = set([tok.eos_token_id] if isinstance(tok.eos_token_id, int) else (tok.eos_token_id or []))
         gen_eos = getattr(self.model.generation_config, "eos_token_id", None)
@@ -121,16 +126,32 @@ class TransformersBackend:
             ids = ids[:n] if ended else ids
             raw = self._continuation(context, ids, head)
             textout, stopped = _cut(raw, config.stop)
-            lps = None
+            lps = ent = tlp = None
             if config.top_logprobs > 0:
                 n_pos = len(ids) if not stopped else self._positions(context, ids, len(textout), head)
-                lps = []
+                lps, ent, tlp = [], [], []
                 for j in range(min(n_pos, len(out.logits))):
                     logp = torch.log_softmax(out.logits[j][i].float(), dim=-1)
                     top = torch.topk(logp, config.top_logprobs).values
                     lps.append([round(float(v), 5) for v in top])
-            results.append(Generation(textout, "stop" if (ended or stopped) else "length", lps))
+                    h, lt = _sampling_entropy(torch, out.scores[j][i], ids[j])
+                    ent.append(round(h, 6))
+                    tlp.append(round(lt, 6))
+            results.append(Generation(textout, "stop" if (ended or stopped) else "length", lps, ent, tlp))
         return results
+
+
+def _sampling_entropy(torch: Any, scores: Any, token: int) -> tuple[float, float]:
+    """The entropy (nats) of the distribution a token was sampled from, and that token's log-probability.
+
+    ``scores`` are Hugging Face's processed scores of one position (after temperature and top-p/top-k: the
+    distribution ``generate`` samples from), over the whole vocabulary; tokens a processor filtered out are
+    ``-inf`` and have probability 0 (they add nothing, where a naive ``p * log p`` would give NaN).
+    """
+    logp = torch.log_softmax(scores.double(), dim=-1)
+    p = logp.exp()
+    h = -torch.where(p > 0, p * logp, torch.zeros_like(p)).sum()
+    return max(float(h), 0.0), float(logp[token])
 
 
 def _decode_continuation(tok: Any, context: list[int], ids: list[int], head: str | None = None) -> str:
@@ -147,9 +168,9 @@ def _decode_continuation(tok: Any, context: list[int], ids: list[int], head: str
     whole = tok.decode(context + ids, skip_special_tokens=True)
     if whole.startswith(head):
         return whole[len(head):]
-    warnings.warn("TransformersBackend: the decoded prompt is not a prefix of the decoded prompt and "
+    _warn_user("TransformersBackend: the decoded prompt is not a prefix of the decoded prompt and "
                   "continuation (the tokenizer cleans up text across the boundary); this continuation was "
-                  "decoded alone, and may have lost a leading space.", RuntimeWarning, stacklevel=4)
+                  "decoded alone, and may have lost a leading space.", RuntimeWarning)
     return tok.decode(ids, skip_special_tokens=True)
 
 

@@ -84,9 +84,15 @@ class Prompt:
 
 @dataclass
 class Generation:
+    """One sampled completion; ``entropy`` (nats) and ``token_logprobs``, one per kept position, are the full
+    sampling distribution's entropy and the sampled token's log-probability under it, where the backend has the
+    full distribution (local models)."""
+
     text: str
     finish_reason: str
     top_logprobs: list[list[float]] | None = None
+    entropy: list[float] | None = None
+    token_logprobs: list[float] | None = None
 
 
 def prompt_seed(seed: int, prompt_id: str) -> int:

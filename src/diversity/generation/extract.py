@@ -71,6 +71,8 @@ class AttributeTable:
     values: dict[str, list[str | None]]
     failures: list[tuple[int, tuple[str, ...], str]] = field(default_factory=list)
     n: int = 0
+    heads: list[str] = field(default_factory=list)  # the first 80 characters of every text
+    rules: dict[str, str] = field(default_factory=dict)  # field -> normalisation rule version applied ({}: raw)
 
     def column(self, name: str) -> list[str]:
         """The values found for one field (missing ones left out; see ``failures``)."""
@@ -84,7 +86,7 @@ class AttributeTable:
 def extract_attributes(texts: Sequence[str], fields: Sequence[str] = PERSONA_FIELDS) -> AttributeTable:
     """Extract ``fields`` from every text; each text missing a field is listed
     in ``failures`` as (index, missing fields, first 80 characters)."""
-    table = AttributeTable({f: [] for f in fields}, [], len(texts))
+    table = AttributeTable({f: [] for f in fields}, [], len(texts), [t[:80] for t in texts])
     for i, t in enumerate(texts):
         got = extract_fields(t, fields)
         for f in fields:

@@ -47,7 +47,13 @@ from .config import Backend, DecodingConfig, Prompt
 from .extract import AttributeTable, extract_attributes
 from .sampling import sample_to_jsonl
 
-__all__ = ["PERSONA_FORM", "sample_personas", "persona_table", "age_bucket", "AGE_BUCKETS"]
+__all__ = ["PERSONA_FORM", "sample_personas", "persona_table", "normalize_personas", "age_bucket", "AGE_BUCKETS",
+           "PERSONA_RULES"]
+
+#: The :func:`~diversity.metrics.categorical.normalize_value` rule of each persona field (ages are taken to
+#: their integer by the parser and bucketed with :func:`age_bucket`).
+PERSONA_RULES: dict[str, str] = {"name": "text", "gender": "gender", "nationality": "nationality",
+                                 "occupation": "text"}
 
 #: The default form: (field, forced label) in the order they are filled in.
 PERSONA_FORM: tuple[tuple[str, str], ...] = (("name", "Name:"), ("age", "Age:"), ("gender", "Gender:"),
@@ -225,6 +231,48 @@ def sample_personas(backend: Backend, prompts: Iterable[Prompt], out_dir: Union[
     out = out_dir / "personas.jsonl"
     _write_atomic(out, "".join(lines))
     return out
+
+
+def normalize_personas(table: AttributeTable, rules: dict[str, str] | None = None) -> AttributeTable:
+    """The normalised table beside the raw one: every field with a rule in ``rules`` (default
+    :data:`PERSONA_RULES`) mapped through :func:`~diversity.metrics.categorical.normalize_value`.
+
+    A value the rule rejects (``"23"`` as a gender, ``"Male"`` as a nationality, a value without a letter)
+    becomes ``None`` and its persona is listed in ``failures`` with that field, as an unparsed one: counted,
+    never dropped silently. ``table.rules`` records the rule versions applied (they go into the signature of
+    the metrics computed from it). The raw table is not changed.
+
+    Examples
+    --------
+    >>> raw = persona_table(["Name: Ana\\nAge: 34\\nGender: Woman\\nNationality: USA\\nOccupation: Nurse.",
+    ...                      "Name: Bo\\nAge: 30\\nGender: 23\\nNationality: American\\nOccupation: nurse"])
+    >>> t = normalize_personas(raw)
+    >>> t.values["gender"], t.values["nationality"], t.values["occupation"], t.failures[0][:2]
+    (['female', None], ['american', 'american'], ['nurse', 'nurse'], (1, ('gender',)))
+    >>> raw.values["gender"]
+    ['Woman', '23']
+    """
+    from ..core.errors import InvalidParameterError
+    from ..metrics.categorical import NORMALIZATION_RULES, normalize_value
+
+    rules = dict(PERSONA_RULES if rules is None else rules)
+    bad = {f: r for f, r in rules.items() if r not in NORMALIZATION_RULES}
+    if bad:
+        raise InvalidParameterError(f"The 'rules' parameter of normalize_personas maps fields to rules among "
+                                    f"{', '.join(map(repr, NORMALIZATION_RULES))}; got {bad!r}.")
+    values = {f: list(vs) for f, vs in table.values.items()}
+    missing = {i: set(m) for i, m, _ in table.failures}
+    heads = {i: h for i, _, h in table.failures}
+    for f, rule in rules.items():
+        for i, v in enumerate(values.get(f, [])):
+            if v is not None:
+                values[f][i] = normalize_value(v, rule)
+                if values[f][i] is None:
+                    missing.setdefault(i, set()).add(f)
+    failures = [(i, tuple(f for f in values if f in m),
+                 heads.get(i, table.heads[i] if i < len(table.heads) else "")) for i, m in sorted(missing.items())]
+    return AttributeTable(values, failures, table.n, list(table.heads),
+                          {f: NORMALIZATION_RULES[r] for f, r in rules.items() if f in values})
 
 
 def persona_table(texts: Sequence[str], fields: Sequence[str] = tuple(f for f, _ in PERSONA_FORM)) -> AttributeTable:
