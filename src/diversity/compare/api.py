@@ -8,10 +8,22 @@ signed-rank as an option), Cohen's d_z and Holm-corrected p-values.
 ``compare_many`` compares any number of models with a reference (or all
 pairs) with one Holm correction over every test made.
 
-Fairness: prompts are paired by key; every side is cut to the same number of
-completions per prompt (k); length control (``length=``, see
-:mod:`.fairness`) is applied and written into every metric's signature, and
-a warning fires whenever mean lengths still differ by more than 1.5x.
+A comparison is three steps, each done once:
+
+1. **Design** (:mod:`.design`): prompts paired by key; refusal labels,
+   quality values and gate verdicts decided on the full completions; equal k
+   within every prompt on every side (for the table of all completions and
+   for the gated table); length control last.
+2. **Scoring** (:mod:`.scoring`): one pass per side and table; every
+   distinct text embedded once, in one call, for every table.
+3. **Analysis** (:mod:`.paired`): paired statistics per metric, one Holm
+   family of diversity metrics per table (rates beside it, in their own
+   family), the smallest attainable p, CIs by the requested method, one
+   signature builder.
+
+Which metrics are length-sensitive, order-dependent, embedding-based or rates
+is read from their classes' declarations (:class:`~diversity.core.metric.Metric`),
+never from name lists: a new metric needs no edit here.
 """
 
 from __future__ import annotations
@@ -20,21 +32,20 @@ import importlib.util
 import math
 from typing import Any, Mapping, Sequence, Union
 
-import numpy as np
-
 from ..core.errors import InvalidParameterError, warn
-from ..core.evaluate import evaluate
 from ..core.metric import Metric
 from ..core.options import Options, with_options
 from ..core.params import Choice, Int, Optional, Real, check
 from ..core.registry import resolve_metric
-from ..stats.paired import auto_resamples, holm
-from .fairness import (LENGTH_RATIO, apply_length, apply_length_with_order, length_field, mean_tokens, parse_length,
-                       prompt_map, subsample_indices)
-from .homogeneity import cross_model_homogeneity, split
+from ..stats.paired import auto_resamples
+from .design import SMALL_SHARE, Design, Table, build_design
+from .fairness import LENGTH_RATIO, parse_length
+from .gating import gate_note, pass_rate_result
+from .homogeneity import cross_model_homogeneity
 from .multi import MultiComparison
-from .paired import _comparison, _paired_rows, compare_results
-from .result import Comparison, LengthMismatchWarning
+from .paired import _assemble, analyse, compare_results, families, holm_by_family, paired_rows
+from .result import Comparison, EmbeddingTruncationWarning, LengthMismatchWarning
+from .scoring import EmbeddingStore, score_table, texts_to_embed
 
 __all__ = ["compare", "compare_many", "compare_results", "default_compare_metrics", "DEFAULT_COMPARE_METRICS"]
 
@@ -64,98 +75,83 @@ def _resolve(metrics: Sequence[Union[str, Metric]] | None) -> list[Metric]:
     return [resolve_metric(m) for m in metrics]
 
 
-class _Sides:
-    """Every model's completions for the common prompts, k per prompt, after length control."""
-
-    def __init__(self, models: Mapping[str, Any], k: int | None, length: str, max_tokens: int | None,
-                 options: Options, func: str, quality: Mapping[str, Any] | None = None) -> None:
-        maps = {lab: prompt_map(m, lab) for lab, m in models.items()}
-        first = next(iter(maps))
-        self.common = [p for p in maps[first] if all(p in m for m in maps.values())]
-        self.missing = {lab: tuple(p for other in maps.values() for p in other if p not in m and p in other)
-                        for lab, m in maps.items()}
-        self.missing = {lab: tuple(dict.fromkeys(v)) for lab, v in self.missing.items()}
-        if not self.common:
-            ka, kb = (next(iter(m)) for m in list(maps.values())[:2])
-            as_text = set.intersection(*({str(p) for p in m} for m in maps.values()))
-            hint = (" The keys agree as text but not in type (e.g. integer ids from JSONL against string ids "
-                    "from CSV): convert one side's keys." if as_text else "")
-            raise ValueError(f"{' and '.join(repr(x) for x in maps)} have no prompt in common; prompts are matched "
-                             f"by key (e.g. {ka!r} vs {kb!r}).{hint}")
-        if any(self.missing.values()):
-            warn("prompts missing on some side are left out: " + ", ".join(
-                f"{len(v)} missing in {lab!r}" for lab, v in reversed(list(self.missing.items())))
-                + " (see Comparison.missing).",
-                UserWarning)
-        smallest = min(len(m[p]) for m in maps.values() for p in self.common)
-        if k is None:
-            k = smallest
-        else:
-            check(k, "k", func, Int(1))
-            if k > smallest:
-                raise InvalidParameterError(f"k={k} is larger than the smallest set ({smallest} completions); "
-                                            "every prompt needs k completions on every side.")
-        self.k = k
-        seed = options.bootstrap.seed
-        self.subsampled = any(len(m[p]) > k for m in maps.values() for p in self.common)
-        picked = [{p: subsample_indices(m[p], k, seed, p, side) for p in self.common}
-                  for side, m in zip(_side_names(len(maps)), maps.values())]
-        cut = [{p: [m[p][i] for i in pk[p]] for p in self.common} for m, pk in zip(maps.values(), picked)]
-        self.mode, self.n = parse_length(length, max_tokens, func)
-        texts, order = apply_length_with_order(cut, self.mode, self.n, options.tokenizer)
-        self.texts = dict(zip(maps, texts))
-        # per-completion values (quality, rewards) follow their completions through subsampling and matching
-        self.quality = None
-        if quality is not None:
-            self.quality = {}
-            for lab, pk, od in zip(maps, picked, order):
-                q = quality.get(lab) if isinstance(quality, Mapping) else quality
-                if q is None or callable(q):
-                    self.quality[lab] = q
-                    continue
-                for p in self.common:
-                    if p not in q or len(q[p]) != len(maps[lab][p]):
-                        raise ValueError(f"{func}: quality values of {lab!r} for prompt {p!r} do not match its "
-                                         f"{len(maps[lab][p])} completions (one value per completion).")
-                self.quality[lab] = {p: [list(q[p])[pk[p][i]] for i in od[p]] for p in self.common}
-        self.mean_tokens = {lab: mean_tokens(s, options.tokenizer, options.lowercase) for lab, s in self.texts.items()}
-        self.context = [("len", length_field(self.mode, self.n))] + ([("sub", f"seed{seed}")] if self.subsampled else [])
-
-    def length_ratio(self, labels: Sequence[str]) -> float:
-        lens = [self.mean_tokens[lab] for lab in labels]
-        return max(lens) / min(lens) if min(lens) > 0 else math.inf
+def _embedder_for(objs: Sequence[Metric], embedder: Any) -> Any:
+    if embedder is None:
+        embedder = next(m for m in objs if m.needs_embeddings).default_embedder()
+    return embedder
 
 
-def _side_names(n: int) -> list[str]:
-    return ["a", "b"] if n == 2 else [f"m{i}" for i in range(n)]
+def _embed_tables(tables: Sequence[Table | None], objs: Sequence[Metric], embedder: Any) -> EmbeddingStore | None:
+    """One embedder call for the distinct texts of every table (texts cut by length control are the only
+    texts embedded beside the full ones)."""
+    if not any(m.needs_embeddings for m in objs):
+        return None
+    store = EmbeddingStore(_embedder_for(objs, embedder))
+    store.ensure(t for table in tables if table is not None for t in texts_to_embed(table, objs))
+    return store
 
 
-def _score(sides: _Sides, objs: Sequence[Metric], options: Options, embedder: Any,
-           gate: Any = None) -> tuple[dict, dict | None]:
-    """Per-side results; texts of every side embedded in one call (one progress bar, one model load)."""
-    opts = options.but(aggregate="per-prompt", func="compare")
-    vectors = fields = None
-    if any(m.input == "vectors" for m in objs):
-        if embedder is None:
-            embedder = next(m for m in objs if m.input == "vectors").default_embedder()
-        all_texts = [t for s in sides.texts.values() for ts in s.values() for t in ts]
-        keep = [bool(t.strip()) for t in all_texts]
-        encoded = np.asarray(embedder.encode([t for t, k in zip(all_texts, keep) if k]), dtype=np.float64)
-        full = np.zeros((len(all_texts), encoded.shape[1] if encoded.ndim == 2 and encoded.size else 1))
-        full[np.array(keep, dtype=bool)] = encoded
-        vectors = dict(zip(sides.texts, split(full, list(sides.texts.values()))))
-        fields = embedder.signature_fields() if hasattr(embedder, "signature_fields") else \
-            [("emb", f"{embedder.model_id}@{embedder.revision}")]
-    results = {}
-    for lab, s in sides.texts.items():
-        res = evaluate(objs, opts, samples=s, embeddings=vectors[lab] if vectors else None,
-                       quality=sides.quality.get(lab) if sides.quality else None, gate=gate,
-                       context_fields=sides.context, embedding_fields=fields)
-        results[lab] = dict(zip([m.spec for m in objs], res))
-    if vectors:  # blank completions carry no vector
-        for lab, s in sides.texts.items():
-            vectors[lab] = {p: v[[bool(t.strip()) for t in s[p]]] for p, v in vectors[lab].items()}
-    return results, vectors
+def _truncation(store: EmbeddingStore | None, table: Table, labels: Sequence[str], what: str,
+                announce: bool = True) -> dict[str, Any]:
+    """Per side, the share of the table's texts longer than the embedding model reads; a warning when
+    the sides differ by more than the small share."""
+    if store is None:
+        return {}
+    shares = {}
+    for lab in labels:
+        share = store.truncated_share([t for ts in table.texts[lab].values() for t in ts])
+        if share is None:
+            return {}
+        shares[lab] = share
+    e = store.embedder
+    out: dict[str, Any] = {"embedding_truncation": shares, "embedding_maxlen": getattr(e, "max_seq_length", None)}
+    long = getattr(e, "long_text", None)
+    if long and long != "truncate":
+        out["embedding_long"] = dict(store.fields()).get("long", long)
+    spread = max(shares.values()) - min(shares.values())
+    if announce and spread > SMALL_SHARE and not out.get("embedding_long"):
+        warn(f"{what}: the embedding model reads only the first {out['embedding_maxlen']} word pieces, and the sides "
+             "differ in how many completions are longer (" + ", ".join(f"{lab} {v:.0%}" for lab, v in shares.items())
+             + "): semantic metrics compare the start of one side's answers with more of the other's. Compare "
+             "with length='match', or embed whole texts (SentenceTransformerEmbedder(long_text='windows')).",
+             EmbeddingTruncationWarning)
+    return out
+
+
+def _length_notes(objs: Sequence[Metric], results: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for m in objs:
+        per_side = {lab: m.length_note(res[m.spec]) for lab, res in results.items()}
+        per_side = {lab: n for lab, n in per_side.items() if n}
+        if per_side:
+            out[m.spec] = per_side
+    return out
+
+
+def _length_warning(objs: Sequence[Metric], table: Table, mean_tok: Mapping[str, float], labels: Sequence[str]) -> bool:
+    lens = [mean_tok[lab] for lab in labels]
+    ratio = max(lens) / min(lens) if min(lens) > 0 else math.inf
+    if ratio <= LENGTH_RATIO:
+        return False
+    longer = max(labels, key=lambda lab: mean_tok[lab])
+    sensitive = [m.spec for m in objs if m.is_diversity and m.length_sensitive]
+    robust = [m.spec for m in objs if m.is_diversity and not m.length_sensitive]
+    names = ", ".join(f"{lab} {mean_tok[lab]:.1f}" for lab in labels)
+    warn(f"{longer!r} completions are {ratio:.1f}x longer on average ({names} tokens) after length control "
+         f"({table.length}). Metrics whose classes declare them length-sensitive: {', '.join(sensitive) or 'none'}"
+         + (f"; declared length-robust: {', '.join(robust)}" if robust else "")
+         + ". Read them with length='match' (done for you beside a full-length comparison of two models).",
+         LengthMismatchWarning)
+    return True
+
+
+def _table_settings(design: Design, table: Table, mean_tok: Mapping[str, float], labels: Sequence[str],
+                    extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    rates = design.refusal_rates(table)
+    return {"length": table.length, "max_tokens": table.n if table.mode == "truncate" else None,
+            "how_k": table.how_k, "dropped": dict(table.dropped),
+            "refusal_rates": {lab: rates[lab] for lab in labels}, "refusal_detector": design.refusals.spec,
+            "refusals_on": "full completions, before length control", **(extra or {})}
 
 
 @with_options("text", "ci")
@@ -181,10 +177,12 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None,
         when it is not).
     labels : (str, str), default ("base", "aligned")
     k : int or None
-        Completions per prompt on both sides. Default: the smallest count
-        over all prompts and both sides. Larger sets are subsampled without
-        replacement, from the completions in text order by a generator
-        seeded by the seed and the prompt (``k:<k>-sub-seed<s>`` in the
+        Completions per prompt on both sides. Default: per prompt, the
+        smaller side's count (equal on both sides within every prompt; a
+        warning and ``k:<lo>-<hi>`` in the signatures when prompts differ).
+        Larger sets are subsampled without replacement, from the completions
+        in text order by a generator seeded by the seed, the side and the
+        prompt, and kept in the order given (``k:<k>-sub-seed<s>`` in the
         comparison's signature and ``sub:seed<s>`` in every metric's).
     length : {"full", "match"} or "truncate:<n>", default "full"
         Length control (see :mod:`diversity.compare.fairness`), written into
@@ -203,22 +201,32 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None,
         number of tests (so a Holm-corrected *** is reachable), at least
         ``n_resamples``. Recorded as ``test:permutation-<B>``.
     alpha : float, default 0.05
-        Level for the verdicts (on Holm-corrected p-values).
+        Level for the verdicts (on Holm-corrected p-values). When the
+        smallest attainable Holm-corrected p (``2/2^n`` for n prompts, times
+        the family size) is not below alpha, an
+        :class:`UnreachableSignificanceWarning` says so, and so do the
+        summary and the tables.
     embedder : Embedder or None
         For semantic metrics: one model, one pass over both sides' texts.
     gate : str or Gate, optional
         Compare also on the completions that pass (``"no-refusal"``,
         ``"reward>=0.5"``, ``"finish_reason=stop"``; see
-        :mod:`diversity.quality.gates`): ``Comparison.gated`` holds that
-        comparison, with a ``pass-rate`` row (the share of completions each
-        prompt kept: a model that refuses more keeps fewer answers, itself a
-        result, tested the same way), and ``Comparison.gate_note`` says whether
-        gating changed any verdict. Tables show both.
+        :mod:`diversity.quality.gates`), decided on the full completions
+        before length control: ``Comparison.gated`` holds that comparison at
+        equal k within every prompt (per prompt, the number of passing
+        completions of the side that kept fewest; prompts where a side kept
+        none are left out and counted), with a ``pass-rate`` row (the share
+        of the given completions that pass: a model that refuses more keeps
+        fewer answers, itself a result, tested in the rates family, outside
+        the diversity family), and ``Comparison.gate_note`` says whether
+        gating changed any verdict. Tables show both. A spec holding ``|``
+        is refused.
     quality : mapping, optional
         Per-completion values for score gates and quality-aware metrics:
-        ``{label: {prompt: [value per completion]}}`` (or one mapping / a
-        callable for both sides); they follow their completions through
-        subsampling and length matching.
+        ``{label: {prompt: [value per completion]}}``, or a callable
+        ``text -> value`` applied to every full completion (anything else is
+        an error); they follow their completions through subsampling and
+        length matching.
     <<SHARED>>
 
     Returns
@@ -244,70 +252,69 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None,
     check(permutations, "permutations", "compare", _PERMUTATIONS)
     la, lb = labels
     objs = _resolve(metrics)
-    sides = _Sides({la: a, lb: b}, k, length, max_tokens, options, "compare", quality=quality)
-    c = _two_sided(sides, objs, (la, lb), test, permutations, alpha, embedder, options)
-    if gate is not None:
-        from .gating import gated_comparison
-
-        c = gated_comparison(c, sides, objs, (la, lb), test, permutations, alpha, embedder, options, gate)
-    return c
-
-
-def _two_sided(sides: _Sides, objs: list[Metric], labels: tuple[str, str], test: str, permutations: int | None,
-               alpha: float, embedder: Any, options: Options, allow_matched: bool = True) -> Comparison:
-    la, lb = labels
-    ratio = sides.length_ratio(labels)
-    warned = ratio > LENGTH_RATIO
-    if warned:
-        longer = max(labels, key=lambda lab: sides.mean_tokens[lab])
-        warn(f"{longer!r} completions are {ratio:.1f}x longer on average ({sides.mean_tokens[la]:.1f} vs "
-             f"{sides.mean_tokens[lb]:.1f} tokens) after length control ({length_field(sides.mode, sides.n)}); "
-             "lexical metrics depend on length. Compare with length='match' (done for you beside a full-length "
-             "comparison), and report length-robust metrics (mattr, 'ead-2?vocab_size=<V>').", LengthMismatchWarning)
-    results, vectors = _score(sides, objs, options, embedder)
+    mode, n = parse_length(length, max_tokens, "compare")
+    design = build_design({la: a, lb: b}, k=k, mode=mode, n=n, options=options, func="compare", quality=quality,
+                          gate=gate)
+    main = design.all
+    mean_tok = main.mean_tokens(options.tokenizer, options.lowercase)
+    warned = _length_warning(objs, main, mean_tok, labels)
+    matched = main.with_length("match", None, options.tokenizer) if warned and mode == "full" else None
+    store = _embed_tables([main, matched, design.gated], objs, embedder)
     b = options.bootstrap
-    permutations = permutations or auto_resamples(len(objs), minimum=b.n_resamples)
-    rows, prompts, any_exact = _paired_rows(results[la], results[lb], test, permutations, b)
-    p = holm(np.array([r["p_value"] for r in rows], dtype=float))
-    c = _comparison(rows, p, labels, prompts, sides, test, permutations, any_exact, alpha, b, len(rows))
-    matched = None
-    if warned and sides.mode == "full" and allow_matched:
-        msides = _Sides.__new__(_Sides)
-        msides.__dict__.update(sides.__dict__)
-        msides.mode, msides.n = "match", None
-        msides.texts = dict(zip(sides.texts, apply_length(list(sides.texts.values()), "match", None,
-                                                           options.tokenizer)))
-        msides.mean_tokens = {lab: mean_tokens(s, options.tokenizer, options.lowercase)
-                              for lab, s in msides.texts.items()}
-        msides.context = [("len", "match")] + [f for f in sides.context if f[0] == "sub"]
-        matched = _two_sided(msides, objs, labels, test, permutations, alpha, embedder, options, allow_matched=False)
-    cross = None
+    n_div = sum(m.is_diversity for m in objs)
+    permutations = permutations or auto_resamples(max(n_div, 1), minimum=b.n_resamples)
+    kw = dict(objs=objs, design=design, labels=(la, lb), test=test, permutations=permutations, alpha=alpha,
+              options=options, store=store)
+    c, vectors = _analysed(main, mean_tok, what="compare", **kw)
+    changes: dict[str, Any] = {"length_warning": warned}
+    if matched is not None:
+        changes["length_matched"], _ = _analysed(matched, matched.mean_tokens(options.tokenizer, options.lowercase),
+                                                 what="compare (length-matched)", **kw)
     if vectors:
-        cross = cross_model_homogeneity(vectors[la], vectors[lb], ci_level=b.confidence_level,
-                                        n_resamples=b.n_resamples, seed=b.seed)
-    settings = dict(c.settings, refusal_rates=_refusal_rates(sides, labels))
-    return c.with_rows(c.rows, length_warning=warned, length_matched=matched, cross_model=cross, settings=settings)
+        changes["cross_model"] = cross_model_homogeneity(vectors[la], vectors[lb], ci_level=b.confidence_level,
+                                                         n_resamples=b.n_resamples, seed=b.seed)
+    if design.gated is not None:
+        g = design.gated
+        gated, _ = _analysed(g, g.mean_tokens(options.tokenizer, options.lowercase), what="compare (gated)",
+                             pass_rates=True, **kw)
+        changes["gated"] = gated
+        changes["gate_note"] = gate_note(c, gated, design.gate.spec, alpha)
+    return c.with_rows(c.rows, **changes)
 
 
-def _refusal_rates(sides: _Sides, labels: Sequence[str]) -> dict[str, float]:
-    """Every side's share of refusals (rules-v1), reported beside any comparison (it says how many
-    answers the diversity metrics saw)."""
-    from ..quality.refusal import classify_refusals
-
-    out = {}
-    for lab in labels:
-        texts = [t for ts in sides.texts[lab].values() for t in ts]
-        labels_ = classify_refusals([t for t in texts if t.strip()])
-        out[lab] = (labels_.count("refusal") + sum(1 for t in texts if not t.strip())) / len(texts) if texts else 0.0
-    return out
+def _analysed(table: Table, mean_tok: Mapping[str, float], *, objs: Sequence[Metric], design: Design,
+              labels: tuple[str, str], test: str, permutations: int, alpha: float, options: Options,
+              store: EmbeddingStore | None, what: str, pass_rates: bool = False) -> tuple[Comparison, dict | None]:
+    """Score one table (one pass per side) and analyse it (one Holm family of diversity metrics)."""
+    results = score_table(table, objs, options, store)
+    if pass_rates:
+        for lab in labels:
+            pr = pass_rate_result(design, lab, options)
+            results[lab] = {**results[lab], pr.metric: pr}
+    props = {m.spec: {"length_sensitive": m.length_sensitive, "diversity": m.is_diversity} for m in objs}
+    props.update({key: {"length_sensitive": False, "diversity": False}
+                  for key in results[labels[0]] if key.startswith("pass-rate?")})
+    settings = _table_settings(design, table, mean_tok, labels, {
+        **_truncation(store, table, labels, what), "length_notes": _length_notes(objs, results)})
+    if table.gate is not None:
+        settings["gate"] = table.gate
+    c = analyse(results[labels[0]], results[labels[1]], labels=labels, test=test, permutations=permutations,
+                alpha=alpha, bootstrap=options.bootstrap, k_field=table.k_field(), k=table.k_range[0],
+                context=table.context(), missing=design.missing, mean_tokens=mean_tok, properties=props,
+                settings=settings, what=what)
+    vectors = None
+    if store is not None:
+        vectors = {lab: {p: store.rows([t for t in table.texts[lab][p] if t.strip()]) for p in table.prompts}
+                   for lab in labels}
+    return c, vectors
 
 
 @with_options("text", "ci")
 def compare_many(models: Mapping[str, Any], reference: str | None = None,
                  metrics: Sequence[Union[str, Metric]] | None = None, *, pairs: str = "reference",
                  k: int | None = None, length: str = "full", max_tokens: int | None = None, test: str = "permutation",
-                 permutations: int | None = None, alpha: float = 0.05, embedder: Any = None,
-                 options: Options) -> MultiComparison:
+                 permutations: int | None = None, alpha: float = 0.05, embedder: Any = None, gate: Any = None,
+                 quality: Any = None, options: Options) -> MultiComparison:
     """Compare several models (e.g. base, SFT, DPO, RLHF) with a reference, or every pair.
 
     Every comparison uses the same prompts (those all models share), the same
@@ -321,8 +328,11 @@ def compare_many(models: Mapping[str, Any], reference: str | None = None,
         The model the others are compared with (default: the first).
     pairs : {"reference", "all"}
         Each model against the reference, or every pair of models.
-    metrics, k, length, max_tokens, test, permutations, alpha, embedder
-        As in :func:`compare`.
+    metrics, k, length, max_tokens, test, permutations, alpha, embedder, gate, quality
+        As in :func:`compare`: one design for every model (equal k within
+        every prompt across all models; with a gate, each comparison's
+        ``gated`` holds the comparison on the completions that pass, with
+        pass-rate rows, corrected over every pair as one family).
     <<SHARED>>
 
     Returns
@@ -339,31 +349,78 @@ def compare_many(models: Mapping[str, Any], reference: str | None = None,
     check(pairs, "pairs", "compare_many", Choice(("reference", "all")))
     check(test, "test", "compare_many", _TESTS)
     check(alpha, "alpha", "compare_many", _ALPHA)
+    check(permutations, "permutations", "compare_many", _PERMUTATIONS)
     objs = _resolve(metrics)
-    sides = _Sides(models, k, length, max_tokens, options, "compare_many")
-    labels = list(models)
+    mode, n = parse_length(length, max_tokens, "compare_many")
+    design = build_design(dict(models), k=k, mode=mode, n=n, options=options, func="compare_many",
+                          quality=quality, gate=gate)
+    labels = list(design.labels)
     if pairs == "reference":
         pair_list = [(reference, lab) for lab in labels if lab != reference]
     else:
         pair_list = [(x, y) for i, x in enumerate(labels) for y in labels[i + 1:]]
-    results, vectors = _score(sides, objs, options, embedder)
+    store = _embed_tables([design.all, design.gated], objs, embedder)
     b = options.bootstrap
-    n_tests = len(objs) * len(pair_list)
-    permutations = permutations or auto_resamples(n_tests, minimum=b.n_resamples)
-    raw = {pair: _paired_rows(results[pair[0]], results[pair[1]], test, permutations, b) for pair in pair_list}
-    p_all = holm(np.array([r["p_value"] for rows, _, _ in raw.values() for r in rows], dtype=float))
-    out, start = {}, 0
-    for pair, (rows, prompts, any_exact) in raw.items():
-        p = p_all[start:start + len(rows)]
-        start += len(rows)
-        c = _comparison(rows, p, pair, prompts, sides, test, permutations, any_exact, alpha, b, n_tests)
-        warned = sides.length_ratio(pair) > LENGTH_RATIO
-        cross = cross_model_homogeneity(vectors[pair[0]], vectors[pair[1]], ci_level=b.confidence_level,
-                                        n_resamples=b.n_resamples, seed=b.seed) if vectors else None
-        out[pair[1] if pairs == "reference" else pair] = c.with_rows(c.rows, length_warning=warned, cross_model=cross)
-    if any(sides.length_ratio(pair) > LENGTH_RATIO for pair in pair_list):
+    n_div = sum(m.is_diversity for m in objs)
+    n_tests = n_div * len(pair_list)
+    permutations = permutations or auto_resamples(max(n_tests, 1), minimum=b.n_resamples)
+    main = design.all
+    mean_tok = main.mean_tokens(options.tokenizer, options.lowercase)
+    out = _many(main, mean_tok, objs, design, pair_list, pairs, test, permutations, alpha, options, store)
+    if any(max(mean_tok[x], mean_tok[y]) > LENGTH_RATIO * min(mean_tok[x], mean_tok[y]) for x, y in pair_list):
         warn("some models' completions differ in mean length by more than 1.5x "
-             f"({', '.join(f'{lab} {sides.mean_tokens[lab]:.1f}' for lab in labels)} tokens); lexical metrics depend "
-             "on length: compare with length='match' too.", LengthMismatchWarning)
+             f"({', '.join(f'{lab} {mean_tok[lab]:.1f}' for lab in labels)} tokens); metrics whose classes declare "
+             "them length-sensitive depend on length: compare with length='match' too.", LengthMismatchWarning)
+    if design.gated is not None:
+        g = design.gated
+        gated = _many(g, g.mean_tokens(options.tokenizer, options.lowercase), objs, design, pair_list, pairs, test,
+                      permutations, alpha, options, store, pass_rates=True)
+        out = {key: c.with_rows(c.rows, gated=gated[key], gate_note=gate_note(c, gated[key], g.gate, alpha))
+               for key, c in out.items()}
     return MultiComparison(reference=reference, comparisons=out, pairs=pairs, alpha=alpha, holm_family=n_tests,
-                           mean_tokens=dict(sides.mean_tokens))
+                           mean_tokens=dict(mean_tok))
+
+
+def _many(table: Table, mean_tok: Mapping[str, float], objs: Sequence[Metric], design: Design,
+          pair_list: Sequence[tuple[str, str]], pairs: str, test: str, permutations: int, alpha: float,
+          options: Options, store: EmbeddingStore | None, pass_rates: bool = False) -> dict[Any, Comparison]:
+    """Every pair's comparison on one table: one Holm family over the diversity tests of every pair,
+    the rates in a family of their own."""
+    results = score_table(table, objs, options, store)
+    if pass_rates:
+        for lab in design.labels:
+            pr = pass_rate_result(design, lab, options)
+            results[lab] = {**results[lab], pr.metric: pr}
+    props = {m.spec: {"length_sensitive": m.length_sensitive, "diversity": m.is_diversity} for m in objs}
+    props.update({key: {"length_sensitive": False, "diversity": False}
+                  for key in results[design.labels[0]] if key.startswith("pass-rate?")})
+    b = options.bootstrap
+    raw = {pair: paired_rows(results[pair[0]], results[pair[1]], test, permutations, b, props) for pair in pair_list}
+    all_rows = [r for rows, *_ in raw.values() for r in rows]
+    fam = families(all_rows)
+    p_all = holm_by_family([r["p_value"] for r in all_rows], fam)
+    out, start = {}, 0
+    notes = _length_notes(objs, results)
+    for pair, (rows, prompts, any_exact, all_exact) in raw.items():
+        p = p_all[start:start + len(rows)]
+        local = {name: [i - start for i in idx if start <= i < start + len(rows)] for name, idx in fam.items()}
+        start += len(rows)
+        settings = _table_settings(design, table, mean_tok, pair, {
+            **_truncation(store, table, pair, f"compare_many ({pair[1]} vs {pair[0]})", announce=False),
+            "length_notes": {m: {lab: v for lab, v in per.items() if lab in pair} for m, per in notes.items()}})
+        if table.gate is not None:
+            settings["gate"] = table.gate
+        c = _assemble(rows, p, local, prompts, any_exact, all_exact, labels=pair, test=test,
+                      permutations=permutations, alpha=alpha, bootstrap=b, k_field=table.k_field(),
+                      k=table.k_range[0], context=table.context(), missing=design.missing, mean_tokens=mean_tok,
+                      settings=settings, holm_family=len(fam["diversity"]), rates_family=len(fam["rates"]),
+                      what="compare_many", announce=pair == pair_list[0])
+        c = c.with_rows(c.rows, length_warning=max(mean_tok[pair[0]], mean_tok[pair[1]])
+                        > LENGTH_RATIO * min(mean_tok[pair[0]], mean_tok[pair[1]]))
+        if store is not None:
+            vec = {lab: {q: store.rows([t for t in table.texts[lab][q] if t.strip()]) for q in table.prompts}
+                   for lab in pair}
+            c = c.with_rows(c.rows, cross_model=cross_model_homogeneity(
+                vec[pair[0]], vec[pair[1]], ci_level=b.confidence_level, n_resamples=b.n_resamples, seed=b.seed))
+        out[pair[1] if pairs == "reference" else pair] = c
+    return out

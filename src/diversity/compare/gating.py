@@ -1,66 +1,54 @@
-"""Comparisons on the completions that pass a gate: the gated table beside the
-ungated one, the share of completions each side kept (tested with the same
-paired statistics), and a sentence saying whether gating changed a verdict."""
+"""The gate's side of a comparison: the pass rate per prompt (the share of the
+given completions that pass, decided on the full completions by the design),
+and a sentence saying whether gating changed a verdict and which Holm
+families it compares."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from .._version import __version__
-from ..core.metric import Metric
 from ..core.options import Options
 from ..core.result import DiversityResult
 from ..core.signature import Signature
-from ..quality.gates import parse_gate
 from ..stats.bootstrap import bootstrap_mean_ci
-from ..stats.paired import auto_resamples, holm
 from ..stats.seeding import canonical_order
+from .design import Design
 
-__all__ = ["gated_comparison", "pass_rate_result"]
+__all__ = ["pass_rate_result", "gate_note"]
 
 
-def pass_rate_result(result: DiversityResult, gate_spec: str, options: Options, context: Sequence[tuple]) -> DiversityResult:
-    """Per prompt, the share of completions that passed the gate (from a gated result's details)."""
-    kept = np.asarray(result.details.get("kept_per_prompt", ()), dtype=np.float64)
-    k = result.n_samples / max(result.n_groups, 1)
-    sizes = np.full(len(kept), k)
-    values = kept / sizes
+def pass_rate_result(design: Design, lab: str, options: Options) -> DiversityResult:
+    """Per prompt (every paired prompt), the share of the given completions that pass the gate."""
+    counts = design.pass_counts(lab)
+    keys = list(design.prompts)
+    values = np.array([counts[p][0] / counts[p][1] for p in keys], dtype=np.float64)
+    sizes = [counts[p][1] for p in keys]
     b = options.bootstrap
-    ordered = values[canonical_order(list(result.groups))]
+    ordered = values[canonical_order(keys)]
     ci = bootstrap_mean_ci(ordered, level=b.confidence_level, n_resamples=b.n_resamples, method=b.method,
                            seed=b.seed) if len(values) >= 2 else None
-    spec = f"pass-rate?gate={gate_spec}"
-    fields = [("gate", gate_spec), *[f for f in context if f[0] != "gate"], ("agg", "per-prompt-mean"),
-              ("k", f"{int(k)}")] + ([("ci", b.field()), ("seed", b.seed)] if ci else [])
+    spec = f"pass-rate?gate={design.gate.spec}"
+    lo, hi = min(sizes), max(sizes)
+    fields = [("gate", design.gate.spec), ("len", "full"), ("agg", "per-prompt-mean"),
+              ("k", str(lo) if lo == hi else f"{lo}-{hi}")] + ([("ci", b.field()), ("seed", b.seed)] if ci else [])
     return DiversityResult(metric=spec, value=float(values.mean()) if len(values) else float("nan"),
                            higher_is_more_diverse=True, signature=Signature.build(spec, fields, __version__),
-                           n_samples=result.n_samples, n_groups=result.n_groups, per_group=tuple(values.tolist()),
-                           groups=result.groups, std=float(values.std(ddof=1)) if len(values) > 1 else float("nan"),
-                           ci=ci, details={"kept": int(kept.sum())})
+                           n_samples=int(sum(sizes)), n_groups=len(keys), per_group=tuple(values.tolist()),
+                           groups=tuple(keys), std=float(values.std(ddof=1)) if len(values) > 1 else float("nan"),
+                           ci=ci, details={"kept": int(sum(counts[p][0] for p in keys))})
 
 
-def gated_comparison(c: Any, sides: Any, objs: list[Metric], labels: tuple[str, str], test: str,
-                     permutations: int | None, alpha: float, embedder: Any, options: Options, gate: Any) -> Any:
-    from .api import _score
-    from .paired import _comparison, _paired_rows
-
-    gate = parse_gate(gate)
-    la, lb = labels
-    results, _ = _score(sides, objs, options, embedder, gate=gate)
-    first = objs[0].spec
-    for lab in labels:
-        pr = pass_rate_result(results[lab][first], gate.spec, options, sides.context)
-        results[lab] = {**results[lab], pr.metric: pr}
-    b = options.bootstrap
-    permutations = permutations or auto_resamples(len(objs) + 1, minimum=b.n_resamples)
-    rows, prompts, any_exact = _paired_rows(results[la], results[lb], test, permutations, b)
-    p = holm(np.array([r["p_value"] for r in rows], dtype=float))
-    gated = _comparison(rows, p, labels, prompts, sides, test, permutations, any_exact, alpha, b, len(rows),
-                        extra={"gate": gate.spec})
-    changed = [r.metric for r in c.rows if r.verdict(alpha) != gated[r.metric].verdict(alpha)]
-    note = (f"Gating ({gate.spec}) changed the verdict of " + ", ".join(
-        f"{m} ({c[m].verdict(alpha)} -> {gated[m].verdict(alpha)})" for m in changed) + "."
-        if changed else f"Gating ({gate.spec}) changed no verdict.")
-    return c.with_rows(c.rows, gated=gated, gate_note=note)
+def gate_note(full: Any, gated: Any, spec: str, alpha: float) -> str:
+    """Whether gating changed a diversity verdict, naming the two families compared."""
+    shared = [r for r in full.rows if r.diversity and any(g.metric == r.metric for g in gated.rows)]
+    changed = [r.metric for r in shared if r.verdict(alpha) != gated[r.metric].verdict(alpha)]
+    families = (f"(each table's {len(shared)} diversity metrics Holm-corrected as their own family: "
+                f"{full.settings.get('holm_family')} tests on all completions, {gated.settings.get('holm_family')} "
+                "on those that pass; pass and refusal rates are not in either family)")
+    if changed:
+        return (f"Gating ({spec}) changed the verdict of " + ", ".join(
+            f"{m} ({full[m].verdict(alpha)} -> {gated[m].verdict(alpha)})" for m in changed) + f" {families}.")
+    return f"Gating ({spec}) changed no verdict {families}."

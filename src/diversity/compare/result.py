@@ -13,11 +13,20 @@ from typing import Any, Hashable, Mapping
 
 from ..core.result import ConfidenceInterval, DiversityResult, jsonable
 
-__all__ = ["MetricComparison", "Comparison", "LengthMismatchWarning"]
+__all__ = ["MetricComparison", "Comparison", "LengthMismatchWarning", "UnreachableSignificanceWarning",
+           "EmbeddingTruncationWarning"]
 
 
 class LengthMismatchWarning(UserWarning):
     """The two sides' completions differ much in length, which moves lexical metrics."""
+
+
+class UnreachableSignificanceWarning(UserWarning):
+    """With this many prompts and tests, no Holm-corrected p-value can fall below alpha."""
+
+
+class EmbeddingTruncationWarning(UserWarning):
+    """The embedding model reads only the start of a different share of each side's completions."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +157,10 @@ class Comparison:
             lines.append(f"{r.metric}: {what}; difference {b} - {a} = {r.diff:+.4g}{ci}, "
                          f"d_z = {_fmt(r.effect_size, 2)}, p {_eq(r.p_value)} (Holm {_eq(r.p_holm)}), "
                          f"over {r.n_prompts} prompts{mark}.")
+        notes = self.settings.get("length_notes") or {}
+        for metric, per_side in notes.items():
+            lines.append(f"{metric}: " + "; ".join(f"{lab}: {note}" for lab, note in per_side.items()) + ".")
+        lines += self.statements()
         if self.length_matched is not None:
             lines.append("Length-matched (len:match):")
             lines += ["  " + x for x in self.length_matched.summary().splitlines()]
@@ -156,6 +169,36 @@ class Comparison:
             lines += ["  " + x for x in self.gated.summary().splitlines()]
             lines.append(self.gate_note or "")
         return "\n".join(lines)
+
+    @property
+    def k_text(self) -> str:
+        """Completions per prompt per side as compared: ``5``, or ``3-5`` when prompts differ (equal on
+        both sides within every prompt)."""
+        return str(self.settings.get("k_text", self.k))
+
+    def statements(self) -> list[str]:
+        """What a reader must know to read the p-values: the Holm families, the smallest attainable
+        p, where refusals were decided, and what the design set aside."""
+        s = self.settings
+        out = []
+        fam = s.get("families")
+        if fam:
+            text = (f"Holm family: the {len(fam['diversity'])} diversity metrics"
+                    + (f"; rates ({', '.join(fam['rates'])}) are corrected as their own family of "
+                       f"{len(fam['rates'])}, beside it" if fam.get("rates") else "") + ".")
+            out.append(text)
+        if s.get("min_p_note"):
+            out.append(f"No significance is attainable: {s['min_p_note']}.")
+        elif s.get("min_p") is not None:
+            out.append(f"Smallest attainable p with {s.get('min_p_prompts')} prompts: {s['min_p']:.3g} "
+                       f"({s['min_p_holm']:.3g} after Holm over {s.get('holm_family')} tests).")
+        trunc = s.get("embedding_truncation")
+        if trunc:
+            out.append("Embeddings read the first " + str(s.get("embedding_maxlen", "?")) + " word pieces: "
+                       + ", ".join(f"{lab} {v:.0%}" for lab, v in trunc.items()) + " of the completions are longer"
+                       + (" and embedded by their beginning." if not s.get("embedding_long") else
+                          f" and embedded whole ({s['embedding_long']})."))
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -221,7 +264,7 @@ class Comparison:
 
     def __repr__(self) -> str:
         return f"<Comparison {self.labels[1]} vs {self.labels[0]}: {len(self.rows)} metrics, " \
-               f"{len(self.prompts)} prompts, k={self.k}>\n" + self.summary()
+               f"{len(self.prompts)} prompts, k={self.k_text}>\n" + self.summary()
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:

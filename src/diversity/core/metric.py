@@ -10,6 +10,13 @@ A metric is a small class that declares:
 * ``input``: what it is computed from: ``"texts"``, ``"vectors"`` (embeddings,
   or a kernel when ``accepts_kernel``), ``"values"`` (categories) or ``"logprobs"``;
 * ``higher_is_more_diverse``, ``references`` (citation keys), ``undefined_reason``;
+* its properties, which comparisons, reports and the docs read (a new metric
+  needs no edit elsewhere): ``diversity`` (``is_diversity``: False for rates
+  reported beside diversity, such as the refusal rate), ``length_sensitive``
+  (its value moves with completion length; default True, the safe
+  assumption), ``order_dependent`` (it reads completions in their order), and
+  ``needs_embeddings`` (``input == "vectors"``); :meth:`length_note` states a
+  per-result measure of its length sensitivity where it has one;
 * :meth:`compute`: one value per group of a :class:`~diversity.core.corpus.Corpus`
   whose groups are complete, plus per-group extras for its details;
 * :meth:`fields`: its own signature fields; :meth:`details`: its details from
@@ -58,6 +65,8 @@ class Metric:
     accepts_kernel: ClassVar[bool] = False
     higher_is_more_diverse: ClassVar[bool] = True
     diversity: ClassVar[bool] = True  # False for rates reported beside diversity (refusal rate)
+    length_sensitive: ClassVar[bool] = True  # the value moves with completion length (the safe default)
+    order_dependent: ClassVar[bool] = False  # the value depends on the order completions are listed in
     references: ClassVar[tuple[str, ...]] = ()
     undefined_reason: ClassVar[str] = "the metric is undefined on this input"
     per_completion: ClassVar[bool] = False  # extras["per_completion"]: one value per completion
@@ -85,6 +94,28 @@ class Metric:
 
     def validate(self) -> None:
         """Checks across parameters (after each was validated on its own)."""
+
+    # ---- declared properties -----------------------------------------------------------------
+
+    @property
+    def is_diversity(self) -> bool:
+        """A diversity metric (False for rates reported beside diversity: refusal or pass rates)."""
+        return bool(self.diversity)
+
+    @property
+    def needs_embeddings(self) -> bool:
+        """Computed from embeddings (or a kernel) of the completions."""
+        return self.input == "vectors"
+
+    @property
+    def direction(self) -> str:
+        """``"higher"`` or ``"lower"``: which values are more diverse."""
+        return "higher" if self.higher_is_more_diverse else "lower"
+
+    def length_note(self, result: Any) -> str | None:
+        """A sentence measuring how much this result depends on length (e.g. the share of texts
+        shorter than MATTR's window), or None when the metric has no such measure."""
+        return None
 
     # ---- naming --------------------------------------------------------------------------------
 

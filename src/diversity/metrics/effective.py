@@ -107,6 +107,7 @@ class NoveltyUtility(VectorMetric):
     """NoveltyBench's patience-weighted utility of distinct answers; see :func:`novelty_utility`."""
 
     name, func = "novelty-utility", "novelty_utility"
+    order_dependent = True  # patience weights the i-th sample by p^(i-1)
     params = (Param("patience", Real(0.0, 1.0, low_open=True), 0.8, "Weight p^(i-1) of the i-th completion."),
               _THRESHOLD)
     references = ("zhang2025noveltybench",)

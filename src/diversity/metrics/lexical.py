@@ -45,6 +45,7 @@ class Distinct(Metric):
     params = (_N, Param("variant", Choice(("set", "per-completion")), "set", "Recorded as ``var:``."))
     uses_tokens = True
     references = ("li2016diversity",)
+    length_sensitive = True  # unique/total n-grams falls as completions get longer
 
     @property
     def undefined_reason(self) -> str:  # type: ignore[override]
@@ -70,6 +71,7 @@ class EAD(Metric):
                         "V; default: the tokenizer's vocabulary (``hf:`` tokenizers); recorded as ``V:``."))
     uses_tokens = True
     references = ("liu2022rethinking",)
+    length_sensitive = True  # with k·L << V the expectation is about N: EAD is then distinct-n
 
     @property
     def undefined_reason(self) -> str:  # type: ignore[override]
@@ -108,6 +110,7 @@ class NgramEntropy(Metric):
               Param("normalize", Bool(), False, "Divide by the largest possible entropy; recorded as ``norm:``."))
     uses_tokens = True
     references = ("zhang2018generating", "gehrmann2021gem")
+    length_sensitive = True  # entropy of the pooled n-grams rises with their number
 
     @property
     def undefined_reason(self) -> str:  # type: ignore[override]

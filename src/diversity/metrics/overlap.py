@@ -43,6 +43,7 @@ class SelfBLEU(Metric):
     per_completion = True
     higher_is_more_diverse = False
     references = ("zhu2018texygen", "papineni2002bleu")
+    length_sensitive = True  # longer references share more n-grams
     undefined_reason = "a prompt needs at least 2 completions (each is scored against the others)"
 
     def validate(self) -> None:
@@ -86,6 +87,7 @@ class Homogenization(Metric):
     uses_tokens = True
     higher_is_more_diverse = False
     references = ("padmakumar2024homogenization", "lin2004rouge")
+    length_sensitive = True  # pairwise overlap moves with the texts' lengths
     undefined_reason = "a prompt needs at least 2 completions to form a pair"
 
     def fields(self, ctx: Any) -> list[tuple[str, Any]]:

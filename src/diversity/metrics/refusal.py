@@ -58,6 +58,7 @@ class RefusalRate(Metric):
     blank_value = 1.0  # an empty completion is a non-answer: a refusal
     blank_group_value = 1.0
     references = ("zhang2025noveltybench",)
+    length_sensitive = False  # a label per completion, decided on the full text by compare()
 
     def fields(self, ctx: Any) -> list[tuple[str, Any]]:
         return [("det", detector_from_spec(self.detector).spec), ("count", self.count)]

@@ -64,12 +64,30 @@ class MATTR(Metric):
     params = (Param("window", Int(1), 50, "Window length in tokens; recorded as ``win:``."),)
     uses_tokens = True
     references = ("covington2010cutting",)
+    length_sensitive = True  # a text no longer than the window scores its type-token ratio, which falls with length
 
     def fields(self, ctx: Any) -> list[tuple[str, Any]]:
         return [("win", self.window)]
 
     def compute(self, corpus: Corpus) -> Computed:
-        return Computed(corpus.group_mean(mattr_per_text(corpus.tokens, self.window)))
+        lengths = corpus.tokens.lengths
+        within = np.bincount(corpus.group_of_item, weights=((lengths > 0) & (lengths <= self.window)),
+                             minlength=corpus.n_groups)
+        texts = np.bincount(corpus.group_of_item, weights=(lengths > 0), minlength=corpus.n_groups)
+        return Computed(corpus.group_mean(mattr_per_text(corpus.tokens, self.window)),
+                        {"n_within_window": within, "n_with_tokens": texts})
+
+    def details(self, extras: dict[str, list], n_groups: int) -> dict[str, Any]:
+        within = float(np.sum(extras.get("n_within_window", [])))
+        total = float(np.sum(extras.get("n_with_tokens", [])))
+        return {"share_within_window": within / total if total else float("nan")}
+
+    def length_note(self, result: Any) -> str | None:
+        share = (result.details or {}).get("share_within_window")
+        if share is None or share != share:
+            return None
+        return (f"{share:.0%} of the completions are no longer than the {self.window}-token window, where MATTR is "
+                "the type-token ratio (length-sensitive)")
 
 
 @with_options("text", "aggregate", "ci")

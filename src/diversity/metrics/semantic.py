@@ -37,6 +37,7 @@ class VectorMetric(Metric):
     """A metric of embeddings (computed from texts with an embedder, or given)."""
 
     input = "vectors"
+    length_sensitive = True  # what an embedding holds depends on the text's length (and the encoder reads only its start)
 
     @staticmethod
     def default_embedder() -> Any:

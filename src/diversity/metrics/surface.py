@@ -35,6 +35,7 @@ class UniqueFraction(Metric):
     name, func = "unique-fraction", "unique_fraction"
     params = (Param("normalize", Choice(tuple(_NORMALIZERS)), "whitespace", "Recorded as ``norm:``."),)
     references = ("zhang2025noveltybench",)
+    length_sensitive = True  # long answers rarely repeat verbatim
 
     def fields(self, ctx: Any) -> list[tuple[str, Any]]:
         return [("norm", self.normalize)]
@@ -55,6 +56,8 @@ class CompressionRatio(Metric):
                     "Join order; recorded as ``join:space-sorted`` or ``join:space``."))
     higher_is_more_diverse = False
     references = ("shaib2024standardizing",)
+    length_sensitive = True  # gzip finds more repeats in more text
+    order_dependent = property(lambda self: self.order == "given")  # type: ignore[assignment]
     undefined_reason = "every completion is empty"
 
     def fields(self, ctx: Any) -> list[tuple[str, Any]]:
