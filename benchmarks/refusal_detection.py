@@ -126,7 +126,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, fixed: dict[int, float
 def v2_predict(det, x: np.ndarray, texts: list[str], weights: np.ndarray, bias: float) -> np.ndarray:
     """rules-v2 with the given weights: the logistic score, then the overrides for placeholders and short refusals."""
     c = det._compiled()
-    flag = (bias + x @ weights) >= np.log(c["threshold"] / (1 - c["threshold"]))
+    flag = ((bias + x @ weights) >= np.log(c["threshold"] / (1 - c["threshold"]))) | \
+        (x[:, np.array(c["decisive"])] > 0).any(axis=1)
     for i, t in enumerate(texts):
         low = " ".join(t.split()).lower().replace("\u2019", "'")
         if c["placeholder"].fullmatch(low) or c["short_refusal"].fullmatch(low):
