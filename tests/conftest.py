@@ -81,3 +81,33 @@ def backend(tiny_model):
     from diversity.generation import TransformersBackend
 
     return TransformersBackend(tiny_model, model_id="tiny-llama")
+
+
+# ---- the command line, in process (a subprocess per call costs a second of imports) ----------------------
+
+class CliRun:
+    """What ``subprocess.run`` would give: ``returncode``, ``stdout``, ``stderr``."""
+
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def run_cli(*args):
+    """``diversity ARGS`` through :func:`diversity.cli.main` in this process (argparse's exits included)."""
+    import contextlib
+    import io
+
+    from diversity.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse: --help, --version, usage errors
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    return CliRun(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def cli():
+    return run_cli

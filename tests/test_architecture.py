@@ -205,15 +205,14 @@ def test_legacy_names_still_work_with_a_deprecation_warning():
         assert from_spec("distinct-2[per-completion]").spec == "distinct-2?variant=per-completion"
 
 
-def test_specs_round_trip_through_the_cli(tmp_path):
+def test_specs_round_trip_through_the_cli(tmp_path, cli):
     p = tmp_path / "s.jsonl"
     rows = [{"prompt": f"p{i % 2}", "completion": t, "top_logprobs": [[-0.2, -1.0, -2.0, -3.0, -4.0]],
              "country": c} for i, (t, c) in enumerate(zip(["a b c", "a b d", "x y", "x z w"], "ABAC"))]
     p.write_text("".join(json.dumps(r) + "\n" for r in rows))
     for spec, extra in [("ead-2?vocab_size=500", []), ("self-bleu?max_n=2&smoothing=exp", []),
                         ("token-entropy?top_k=2", []), ("attribute-hill?q=2", ["--value-field", "country"])]:
-        out = subprocess.run([sys.executable, "-m", "diversity", "score", str(p), "--metrics", spec, "--format",
-                              "json", "--quiet", *extra], capture_output=True, text=True)
+        out = cli("score", str(p), "--metrics", spec, "--format", "json", "--quiet", *extra)
         assert out.returncode == 0, out.stderr
         got = json.loads(out.stdout)[spec]
         assert got["metric"] == spec and Signature(got["signature"]).metric == spec
