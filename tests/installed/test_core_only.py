@@ -40,7 +40,7 @@ def test_compare_without_extras():
     (lambda: diversity.score(SAMPLES, ["vendi"]), "embed"),
     (lambda: diversity.plot_forest(diversity.compare(SAMPLES, SAMPLES, ["distinct-1"])), "plot"),
     (lambda: diversity.score_dask(SAMPLES, ["distinct-1"]), "dask"),
-    (lambda: diversity.compare(SAMPLES, SAMPLES, ["distinct-1"]).to_pandas(), "pandas"),
+    (lambda: diversity.compare(SAMPLES, SAMPLES, ["distinct-1"]).to_frame(), "pandas"),
     (lambda: diversity.TransformersBackend("nowhere"), "sample"),
 ])
 def test_a_missing_extra_is_named(call, extra):

@@ -49,7 +49,7 @@ def test_refusals_and_gates():
 def test_compare_report_plots_and_pickle(tmp_path):
     c = diversity.compare(BASE, ALIGNED, ["distinct-2", "self-bleu", "vendi"], labels=("base", "aligned"))
     assert c.summary() and c.to_latex() and c.to_markdown()
-    assert len(c.to_pandas()) == 3
+    assert len(c.to_frame()) == 3
     for obj in (c, c["vendi"], c["vendi"].a):
         assert pickle.loads(pickle.dumps(obj)) == obj
         assert copy.deepcopy(obj) == obj
