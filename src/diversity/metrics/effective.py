@@ -26,7 +26,7 @@ from ..core.options import Options, with_options
 from ..core.params import Choice, Optional, Param, Real
 from ..core.registry import register
 from ..core.result import DiversityResult
-from ..quality.refusal import classify_refusals
+from ..quality.refusal import DEFAULT_DETECTOR, classify_refusals
 from ._geometry import cluster_labels
 from .semantic import VectorMetric
 
@@ -78,7 +78,9 @@ class EffectiveSemanticDiversity(VectorMetric):
 
     def fields(self, ctx: Any) -> list[tuple[str, Any]]:
         valid = "no-refusal" if self.min_score is None else f"score>={self.min_score:g}"
-        return [("var", self.variant), ("valid", valid), ("eq", f"cos<{self.threshold:g}"), ("link", "average")]
+        det = [("det", DEFAULT_DETECTOR)] if self.min_score is None else []
+        return [("var", self.variant), ("valid", valid), *det, ("eq", f"cos<{self.threshold:g}"), ("link", "average"),
+                ("cluster", "valid")]
 
     def compute(self, corpus: Corpus) -> Computed:
         if self.min_score is not None and corpus.scores is None:
@@ -89,10 +91,13 @@ class EffectiveSemanticDiversity(VectorMetric):
         out = []
         for g in range(corpus.n_groups):
             sl = corpus.group_slice(g)
-            labels = cluster_labels(corpus.unit_embeddings[sl], self.threshold, "average")
             v = valid[sl]
             k = int(corpus.sizes[g] + corpus.blank_counts[g])  # empty completions are invalid outputs
-            classes = np.bincount(labels[v]) if v.any() else np.zeros(0, dtype=np.int64)
+            # only the valid completions are clustered: an invalid one must not merge two valid classes
+            if v.sum() >= 2:
+                classes = np.bincount(cluster_labels(corpus.unit_embeddings[sl][v], self.threshold, "average"))
+            else:
+                classes = np.ones(int(v.sum()), dtype=np.int64)
             if self.variant == "classes":
                 out.append(float(np.count_nonzero(classes)) / k)
             else:
@@ -148,10 +153,14 @@ def effective_semantic_diversity(samples: Any = None, *, quality: Any = None, em
     r"""Effective semantic diversity: diversity among the completions that pass a quality bar.
 
     A completion is *valid* when its quality score (``quality=``) is at least
-    ``min_score`` (without ``min_score``: when it is not a refusal, by the
-    ``rules-v1`` detector); empty completions are invalid. Valid completions
-    are grouped into semantic classes (agglomerative clustering, average
-    linkage, cosine distance below ``threshold``). With k the number of
+    ``min_score`` (without ``min_score``: when it is not a full refusal, by the
+    default ``rules-v2`` detector, recorded as ``det:``; a partial refusal
+    answers, so it is valid); empty completions are invalid. The valid
+    completions, and only they, are grouped into semantic classes
+    (agglomerative clustering, average linkage, cosine distance below
+    ``threshold``; ``cluster:valid`` in the signature): an invalid completion
+    lying between two valid answers cannot merge their classes, as it could
+    in 0.2, where all completions were clustered. With k the number of
     completions of the prompt (valid or not) and :math:`n_c` the valid
     completions in class c:
 
@@ -168,13 +177,14 @@ def effective_semantic_diversity(samples: Any = None, *, quality: Any = None, em
     often is less effectively diverse, whatever its failures look like.
 
     Shypula et al. define effective semantic diversity as "diversity among
-    outputs that meet quality thresholds", with a validity function and a
-    semantic map (for code: execution results), and two sample-size-controlled
-    measures; their exact formulas could not be checked against the paper's
-    text or code when this was written (the abstract and summaries could).
-    The two variants above are our reading of that framework, stated exactly
-    here and recorded in the signature (``var:``, ``valid:``, ``eq:``): cite
-    them as this library's implementation of the idea.
+    outputs that meet quality thresholds": a validity function filters the
+    outputs first, and semantic equivalence (for code: execution results) is
+    judged among the valid ones only, with invalid outputs still counted in
+    the sample size so that failing more often lowers the score. The two
+    variants above are this library's exact statement of that framework
+    (their formulas could not be checked line by line against the paper's
+    code), recorded in the signature (``var:``, ``valid:``, ``eq:``,
+    ``cluster:``): cite them as this library's implementation of the idea.
 
     Higher is more diverse; range [0, 1].
 

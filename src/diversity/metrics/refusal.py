@@ -14,17 +14,18 @@ from ..core.options import Options, with_options
 from ..core.params import Choice, Param
 from ..core.registry import register
 from ..core.result import DiversityResult
-from ..quality.refusal import LABELS, classify_refusals, rules_detector
+from ..quality.gates import detector_from_spec
+from ..quality.refusal import DEFAULT_DETECTOR, DETECTORS, LABELS, classify_refusals
 
 __all__ = ["RefusalRate", "refusal_rate", "detector_from_spec"]
 
 
-class _Detector:  # constraint: "rules-v1" or "hf:<folder>"
+class _Detector:  # constraint: a built-in rule set's name or "hf:<folder>"
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, str) and (value == "rules-v1" or value.startswith("hf:"))
+        return isinstance(value, str) and (value in DETECTORS or (value.startswith("hf:") and len(value) > 3))
 
     def describe(self) -> str:
-        return "'rules-v1' or 'hf:<local model folder>'"
+        return " or ".join(repr(d) for d in DETECTORS) + " or 'hf:<local model folder>'"
 
     def normalize(self, value: Any) -> Any:
         return value
@@ -36,20 +37,13 @@ class _Detector:  # constraint: "rules-v1" or "hf:<folder>"
         return text
 
 
-def detector_from_spec(spec: str) -> Any:
-    if spec == "rules-v1":
-        return rules_detector()
-    from ..quality.classifier import ClassifierDetector
-
-    return ClassifierDetector(spec[3:])
-
-
 @register
 class RefusalRate(Metric):
     """Share of completions that are refusals; see :func:`refusal_rate`."""
 
     name, func = "refusal-rate", "refusal_rate"
-    params = (Param("detector", _Detector(), "rules-v1", "``rules-v1`` or ``hf:<folder>``; recorded as ``det:``."),
+    params = (Param("detector", _Detector(), DEFAULT_DETECTOR, "``rules-v2`` (default), ``rules-v1`` (0.2's default) or "
+                    "``hf:<folder>``; recorded as ``det:``."),
               Param("count", Choice(("refusal", "refusal+partial")), "refusal",
                     "Count clear refusals only, or partial refusals too; recorded as ``count:``."))
     higher_is_more_diverse = False  # a refusal is not a diverse answer
@@ -79,33 +73,39 @@ class RefusalRate(Metric):
 
 
 @with_options("aggregate", "ci")
-def refusal_rate(samples: Any, *, detector: str = "rules-v1", count: Literal["refusal", "refusal+partial"] = "refusal",
+def refusal_rate(samples: Any, *, detector: str = "rules-v2", count: Literal["refusal", "refusal+partial"] = "refusal",
                  options: Options) -> DiversityResult:
     r"""Refusal rate: the share of completions that decline the task.
 
     .. math:: \mathrm{RR}(S) = \frac{1}{|S|}\sum_{s \in S} \mathbb{1}[\mathrm{refusal}(s)]
 
-    ``refusal(s)`` is the detector's label: ``"rules-v1"`` (the default; a
-    documented, versioned rule set in a data file, see
-    :mod:`diversity.quality.refusal`) or ``"hf:<folder>"`` (any local Hugging
-    Face sequence-classification model, see
-    :class:`~diversity.quality.classifier.ClassifierDetector`). Empty and
+    ``refusal(s)`` is the detector's label: ``"rules-v2"`` (the default:
+    word-bounded phrase features of the completion's first sentences and a
+    logistic model whose weights ship in a data file, see
+    :class:`~diversity.quality.refusal.ScoredRulesDetector`), ``"rules-v1"``
+    (0.2's default, kept so that 0.2 numbers are reproducible) or
+    ``"hf:<folder>"`` (any local Hugging Face sequence-classification model,
+    see :class:`~diversity.quality.classifier.ClassifierDetector`). Empty and
     whitespace-only completions and placeholders (``[Blocked]``) count as
-    refusals. ``count="refusal+partial"`` also counts partial refusals
-    (declines part of the task, answers the rest).
+    refusals; bare short answers ("No.", "Yes.", "42") do not.
+    ``count="refusal+partial"`` also counts partial refusals (declines part of
+    the task, or says it will not, and answers the rest).
     ``details["per_completion"]`` holds each completion's 0/1 flag and
     ``details["label_counts"]`` the labels.
 
     Not a diversity metric: it says how many answers a diversity metric sees.
-    Lower is more willing; range [0, 1]. Measured on 294 labelled real and
-    written completions, ``rules-v1`` has precision 0.91 and recall 0.93 for
-    clear refusals (0.96 / 0.96 for refusals and partial refusals together);
-    see ``docs/metrics/refusal-rate.md``.
+    Lower is more willing; range [0, 1]. Measured against human labels on
+    XSTest v2 (2,250 completions of five chat models; refusal or partial =
+    positive), ``rules-v2`` has precision 0.953 and recall 0.927 (F1 0.940;
+    0.932 with its weights fitted leave-one-model-out), ``rules-v1`` 0.963 /
+    0.672 (F1 0.792); on the 294 hand-labelled completions of
+    ``tests/data/refusals`` ``rules-v2`` has precision 0.97 and recall 0.88.
+    Per model and per label: ``docs/metrics/refusal-rate.md``.
 
     Parameters
     ----------
     samples : sequence of str, or mapping/sequence of sequences of str
-    detector : str, default "rules-v1"
+    detector : {"rules-v2", "rules-v1"} or "hf:<folder>", default "rules-v2"
         Recorded as ``det:``.
     count : {"refusal", "refusal+partial"}, default "refusal"
         Recorded as ``count:``.

@@ -2,9 +2,12 @@
 test, before any metric sees them; its spec goes into every signature
 (``gate:no-refusal``, ``gate:reward>=0.5``, ``gate:finish_reason=stop``).
 
-* ``"no-refusal"``: drop completions the refusal detector labels a refusal
-  (partial refusals, which also answer, are kept); ``"no-refusal-or-partial"``
-  drops both.
+* ``"no-refusal"``: drop completions the refusal detector labels a (full)
+  refusal; partial refusals, which also answer, are kept with their answer.
+  ``"no-refusal:strict"`` also drops partial refusals (``"no-refusal-or-partial"``,
+  its 0.2 name, is read as an alias). The detector is the default ``rules-v2``;
+  another is named in brackets and recorded there: ``"no-refusal[rules-v1]"``
+  (0.2's detector), ``"no-refusal:strict[hf:<folder>]"``.
 * ``"<field><op><number>"`` with op in ``>=, >, <=, <``: keep completions whose
   score passes; the scores come from ``quality=`` (a mapping prompt -> one
   score per completion, e.g. a ``reward`` column of the sample file), or from a
@@ -25,9 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from ..core.errors import InvalidParameterError
-from .refusal import classify_refusals, rules_detector
+from .refusal import DEFAULT_DETECTOR, DETECTORS, classify_refusals, rules_detector
 
-__all__ = ["Gate", "NoRefusal", "Threshold", "Equals", "parse_gate"]
+__all__ = ["Gate", "NoRefusal", "Threshold", "Equals", "parse_gate", "detector_from_spec"]
 
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
@@ -45,20 +48,58 @@ class Gate:
 
 @dataclass(frozen=True, repr=False)
 class NoRefusal(Gate):
-    """Drop refusals (and partial refusals with ``partial=True``) as the detector labels them."""
+    """Drop full refusals (and partial refusals with ``strict=True``) as the detector labels them.
 
-    partial: bool = False
+    Parameters
+    ----------
+    strict : bool, default False
+        Also drop partial refusals (spec ``no-refusal:strict``).
+    detector : str, detector object or None
+        A built-in rule set by name (``"rules-v2"``, the default, or ``"rules-v1"``), a
+        :class:`~diversity.quality.classifier.ClassifierDetector`, or None for the default. A
+        detector other than the default is written into the spec in brackets.
+    """
+
+    strict: bool = False
     detector: Any = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.strict, bool):
+            raise InvalidParameterError(f"The 'strict' parameter of NoRefusal must be a bool. Got {self.strict!r} instead.")
+        if isinstance(self.detector, str):
+            object.__setattr__(self, "detector", detector_from_spec(self.detector))
+
+    @property
+    def partial(self) -> bool:  # 0.2's name for ``strict``
+        return self.strict
 
     @property
     def spec(self) -> str:  # type: ignore[override]
         det = self.detector or rules_detector()
-        suffix = "" if det.spec == "rules-v1" else f"[{det.spec}]"
-        return ("no-refusal-or-partial" if self.partial else "no-refusal") + suffix
+        suffix = "" if det.spec == DEFAULT_DETECTOR else f"[{det.spec}]"
+        return ("no-refusal:strict" if self.strict else "no-refusal") + suffix
 
     def keep(self, texts: Sequence[str], column: Sequence[Any] | None) -> list[bool]:
-        drop = {"refusal", "partial"} if self.partial else {"refusal"}
+        drop = {"refusal", "partial"} if self.strict else {"refusal"}
         return [label not in drop for label in classify_refusals(texts, self.detector)]
+
+
+def detector_from_spec(spec: str) -> Any:
+    """A detector from its spec: ``"rules-v1"``, ``"rules-v2"`` or ``"hf:<local model folder>"``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For any other spec.
+    """
+    if spec in DETECTORS:
+        return rules_detector(spec)
+    if isinstance(spec, str) and spec.startswith("hf:") and len(spec) > 3:
+        from .classifier import ClassifierDetector
+
+        return ClassifierDetector(spec[3:])
+    raise InvalidParameterError(f"The 'detector' parameter must be one of {', '.join(map(repr, DETECTORS))} or "
+                                f"'hf:<local model folder>'. Got {spec!r} instead.")
 
 
 @dataclass(frozen=True, repr=False)
@@ -120,13 +161,15 @@ def parse_gate(gate: str | Gate | None) -> Gate | None:
         return gate
     if not isinstance(gate, str):
         raise InvalidParameterError(f"a gate must be a spec string or a Gate, got {type(gate).__name__}.")
-    if gate in ("no-refusal", "no-refusal-or-partial"):
-        return NoRefusal(partial=gate.endswith("partial"))
+    m = re.fullmatch(r"no-refusal(-or-partial|:strict)?(?:\[(.+)\])?", gate.strip())
+    if m:
+        return NoRefusal(strict=m.group(1) is not None, detector=m.group(2))
     m = re.fullmatch(r"(\w+)\s*(>=|>|<=|<)\s*(-?[\d.]+(?:e-?\d+)?)", gate.strip())
     if m:
         return Threshold(m.group(1), m.group(2), float(m.group(3)))
     m = re.fullmatch(r"(\w+)\s*==?\s*(\S+)", gate.strip())
     if m:
         return Equals(m.group(1), m.group(2))
-    raise InvalidParameterError(f"Unknown gate {gate!r}: use 'no-refusal', 'no-refusal-or-partial', "
+    raise InvalidParameterError(f"Unknown gate {gate!r}: use 'no-refusal', 'no-refusal:strict' (optionally with a "
+                                "detector: 'no-refusal[rules-v1]'), "
                                 "'<field>>=<number>' (e.g. 'reward>=0.5') or '<field>=<text>' (e.g. 'finish_reason=stop').")
