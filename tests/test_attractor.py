@@ -24,7 +24,7 @@ U = unit_angles(0, 5, 10, 90)
 def test_hand_computed_return_rate_chance_and_similarity():
     # returns: 3 (to the 0-10 cluster), 92 (to 90); not 135 (45 degrees from 90: d = 0.293) or 180
     P = unit_angles(3, 135, 92, 180)
-    r = diversity.attractor_strength(embeddings=({"x": U}, {"x": P}))
+    r = diversity.attractor_strength(embeddings=({"x": U}, {"x": P}), threshold=0.25)
     assert r.value == 0.5 and r.per_group == (0.5,)
     # leave-one-out: 0, 5 and 10 each join the others' cluster; 90 joins nothing -> 3/4
     assert r.chance_rate == 0.75
@@ -34,7 +34,8 @@ def test_hand_computed_return_rate_chance_and_similarity():
     # the unperturbed completions' own nearest other: 0->5, 5->0 or 10, 10->5, 90->10 degrees
     own = [math.cos(math.radians(a)) for a in (5, 5, 5, 80)]
     assert r.details["chance_similarity"] == pytest.approx(np.mean(own), abs=1e-12)
-    assert str(r.signature) == ("attractor-strength|thr:0.25|link:average|dist:cosine|perturb:unspecified|pos:na|"
+    assert str(r.signature) == ("attractor-strength|thr:0.25|cal:given|link:average|dist:cosine|perturb:unspecified|"
+                                "pos:na|"
                                 f"size:na|after:all|emb:precomputed|agg:none|k:4|m:4|v:{diversity.__version__}")
 
 
@@ -187,3 +188,37 @@ def test_blank_completions_are_left_out_and_counted():
     assert r.value == clean.value and r.chance_rate == clean.chance_rate
     with pytest.raises(diversity.InvalidParameterError, match="int >= 1"):
         diversity.attractor_strength(u, p, embedder=BagOfWords(), continuation_tokens=0)
+
+
+def test_threshold_calibrated_on_the_encoder():
+    """threshold="auto": the quantile of the within-prompt cosine distances of the unperturbed completions."""
+    from diversity.metrics.attractor import calibrate_threshold
+
+    # U: angles 0, 5, 10, 90 -> 6 pair distances 1 - cos of 5, 10, 90, 5, 85, 80 degrees
+    d = sorted(1 - math.cos(math.radians(a)) for a in (5, 10, 90, 5, 85, 80))
+    cal = calibrate_threshold(embeddings=[{"x": U}])
+    assert cal.value == pytest.approx(round(float(np.quantile(d, 0.25)), 4), abs=1e-12)
+    assert (cal.quantile, cal.n_pairs, cal.n_sets, cal.label) == (0.25, 6, 1, "q0.25-6pairs")
+    # pooled over two sides: one threshold for both models
+    both = calibrate_threshold(embeddings=[{"x": U}, {"y": unit_angles(0, 60, 120)}], quantile=0.5)
+    d2 = d + [1 - math.cos(math.radians(a)) for a in (60, 120, 60)]
+    assert both.value == pytest.approx(round(float(np.quantile(d2, 0.5)), 4)) and both.n_pairs == 9
+    P = unit_angles(3, 135, 92, 180)
+    auto = diversity.attractor_strength(embeddings=({"x": U}, {"x": P}))
+    given = diversity.attractor_strength(embeddings=({"x": U}, {"x": P}), threshold=cal)
+    assert auto.value == given.value and auto.signature == given.signature
+    assert auto.signature.fields["thr"] == f"{cal.value:g}" and auto.signature.fields["cal"] == "q0.25-6pairs"
+    # at q = 0.25 (0.0067: between the 5- and 10-degree distances) 0 and 5 degrees merge, 10 and 90 stay alone;
+    # 3 returns to {0, 5} (mean distance 0.0010), 92 to {90} (0.0006); 135 and 180 return nowhere
+    assert cal.value == 0.0067 and auto.per_group == (0.5,)
+    # leave-one-out: without 0, 5 and 10 merge and 0 is 0.0095 from them on average (out); 5 joins {0} or {10}
+    # (0.0038); without 10, 0 and 5 merge and 10 is 0.0095 away (out); 90 joins nothing -> 1/4
+    assert auto.chance_rate == 0.25
+    with pytest.raises(diversity.InvalidParameterError, match="'quantile' parameter must be in \\(0, 1\\)"):
+        calibrate_threshold(embeddings=[{"x": U}], quantile=1.0)
+    with pytest.raises(diversity.InvalidParameterError, match="not both and not neither"):
+        calibrate_threshold()
+    with pytest.raises(ValueError, match="no prompt has 2 non-blank completions"):
+        calibrate_threshold({"x": ["only one", " "]}, embedder=BagOfWords())
+    with pytest.raises(diversity.InvalidParameterError, match="'threshold' parameter must be in \\(0, 2\\], 'auto'"):
+        diversity.attractor_strength(embeddings=({"x": U}, {"x": P}), threshold="calibrated")

@@ -38,6 +38,8 @@ KEYS: dict[str, str] = {
     "kernel": "Vendi kernel given by the caller (`given`)",
     "q": "order of a Vendi score or Hill number",
     "thr": "distance threshold of semantic clustering",
+    "cal": "attractor strength: how the threshold was set: `given`, or `q<quantile>-<n>pairs`, that quantile of the "
+           "n within-prompt cosine distances of the unperturbed completions",
     "link": "linkage of semantic clustering",
     "measure": "attribute diversity measure",
     "vnorm": "attribute values normalised before counting: the rule and its version (`gender-v1`, `nationality-v1`, "
@@ -60,6 +62,8 @@ KEYS: dict[str, str] = {
     "lc": "lowercased before tokenizing (`yes`/`no`)",
     "emb": "embedding model and the hash of its weights, or `precomputed`",
     "maxlen": "the embedding model's maximum input length in word pieces (longer texts are embedded by their start)",
+    "long": "how texts longer than the embedding model reads are embedded: `windows<w>-mean` (windows of w word "
+            "pieces, vectors averaged by word pieces); absent: their beginning only",
     "backend": "embedding backend (`torch`, `onnx`, `onnx-int8`)",
     "dev": "device the embedding model ran on, when not the CPU (`cuda`, `mps`, ...)",
     "det": "refusal detector: `rules-v2` (the default rule set), `rules-v1` (0.2's) or `hf:<model>@<weights hash>`",

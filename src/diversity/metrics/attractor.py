@@ -30,9 +30,106 @@ from ..stats.seeding import canonical_order
 from ._geometry import cluster_labels
 from ..core.errors import warn as _warn_user
 
-__all__ = ["AttractorResult", "attractor_strength", "attractor_curve", "returns_to_clusters"]
+__all__ = ["AttractorResult", "attractor_strength", "attractor_curve", "returns_to_clusters", "calibrate_threshold",
+           "ThresholdCalibration", "CALIBRATION_QUANTILE"]
 
 _LINKAGES = ("average", "complete", "single")
+
+#: The default quantile of the within-prompt distances that sets the threshold (``threshold="auto"``).
+CALIBRATION_QUANTILE = 0.25
+
+
+@dataclass(frozen=True)
+class ThresholdCalibration:
+    """A cluster threshold read off the encoder's own distances (:func:`calibrate_threshold`).
+
+    ``value`` is the ``quantile`` of the ``n_pairs`` within-prompt cosine
+    distances between the unperturbed completions of ``n_sets`` prompt sets
+    (pooled over every side given). Pass it as ``threshold=``; the signature
+    records ``thr:<value>`` and ``cal:q<quantile>-<n_pairs>pairs``.
+    """
+
+    value: float
+    quantile: float
+    n_pairs: int
+    n_sets: int
+
+    def __float__(self) -> float:
+        return self.value
+
+    @property
+    def label(self) -> str:
+        return f"q{self.quantile:g}-{self.n_pairs}pairs"
+
+
+def _pair_distances(u: np.ndarray) -> np.ndarray:
+    d = np.clip(1.0 - u @ u.T, 0.0, 2.0)
+    return d[np.triu_indices(len(u), 1)]
+
+
+def calibrate_threshold(*unperturbed: Any, quantile: float = CALIBRATION_QUANTILE, embedder: Any = None,
+                        embeddings: Sequence[Any] | None = None) -> ThresholdCalibration:
+    r"""The cluster threshold calibrated on the encoder: the ``quantile`` of the
+    cosine distances between unperturbed completions of the same prompt.
+
+    .. math:: 	au = Q_qig(\{1 - \cos(u_i, u_j) : i < j,\ u_i, u_j \in U_x,\ x\}ig)
+
+    pooled over every prompt of every side given (give both models'
+    unperturbed completions, so that both are measured at one threshold).
+    Raw cosine distances are not comparable across encoders (one encoder's
+    0.25 is another's 0.6); a quantile of the encoder's own same-prompt
+    distances is: two completions are "the same output" when they are as
+    close as the closest q of the same-prompt pairs. With the default
+    q = 0.25 an unperturbed completion joins the others' clusters about half
+    the time (:math:`R_0` mid-range), so R can move either way. Blank
+    completions are left out.
+
+    Parameters
+    ----------
+    *unperturbed : completions per prompt (mappings or sequences of sets), one per side
+    quantile : float in (0, 1), default 0.25
+    embedder : optional
+        Default all-MiniLM-L6-v2.
+    embeddings : sequence of embeddings per prompt, optional
+        One per side, instead of texts.
+
+    Returns
+    -------
+    ThresholdCalibration
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])   # distances 0.2, 1.0, 0.4
+    >>> calibrate_threshold(embeddings=[{"x": u}], quantile=0.5).value
+    0.4
+    """
+    if not isinstance(quantile, (int, float)) or isinstance(quantile, bool) or not 0 < quantile < 1:
+        raise InvalidParameterError(f"calibrate_threshold: the 'quantile' parameter must be in (0, 1), got "
+                                    f"{quantile!r}.")
+    if (embeddings is None) == (not unperturbed):
+        raise InvalidParameterError("calibrate_threshold takes unperturbed completions (one per side) or "
+                                    "embeddings=, not both and not neither.")
+    sets: list[np.ndarray] = []
+    if embeddings is not None:
+        for i, e in enumerate(embeddings):
+            sets += _sets(None, e, f"embeddings[{i}]", None)[1]
+    else:
+        if embedder is None:
+            from .semantic import VectorMetric
+
+            embedder = VectorMetric.default_embedder()
+        for i, side in enumerate(unperturbed):
+            g = as_groups(side, name=f"unperturbed[{i}]")
+            kept = {k: [t for t in s if t.strip()] for k, s in zip(g.keys, g.sets)}
+            kept = {k: s for k, s in kept.items() if len(s) >= 2}
+            if kept:
+                sets += _sets(kept, None, f"unperturbed[{i}]", embedder)[1]
+    d = np.concatenate([_pair_distances(u) for u in sets if len(u) >= 2] or [np.empty(0)])
+    if not len(d):
+        raise ValueError("calibrate_threshold: no prompt has 2 non-blank completions to measure distances between.")
+    value = float(np.round(np.quantile(d, quantile), 4))
+    return ThresholdCalibration(max(value, 1e-4), float(quantile), int(len(d)), len(sets))
 
 
 @dataclass(frozen=True)
@@ -124,7 +221,8 @@ def _sets(data: Any, embeddings: Any, name: str, embedder: Any) -> tuple[tuple, 
 
 
 def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embeddings: Any = None,
-                       embedder: Any = None, threshold: float = 0.25, linkage: str = "average",
+                       embedder: Any = None, threshold: float | str | ThresholdCalibration = "auto",
+                       calibration_quantile: float = CALIBRATION_QUANTILE, linkage: str = "average",
                        perturbation: str = "unspecified", position: int | None = None, size: int | None = None,
                        continuation_tokens: int | None = None, confidence_level: float = 0.95, n_resamples: int = 10_000, method: str = "percentile",
                        random_state: int = 0) -> AttractorResult:
@@ -176,7 +274,18 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
         Instead of texts (recorded as ``emb:precomputed``).
     embedder : optional
         Default all-MiniLM-L6-v2 (``emb:<model>@<weights hash>``).
-    threshold : float in (0, 2], default 0.25
+    threshold : float in (0, 2], "auto" or ThresholdCalibration, default "auto"
+        The cluster threshold (cosine distance). ``"auto"``: calibrated on
+        the encoder, the ``calibration_quantile`` of the within-prompt
+        distances of these unperturbed completions
+        (:func:`calibrate_threshold`; to compare models at one threshold,
+        calibrate on both and pass the result). A fixed number such as 0.25
+        means different things for different encoders; on short, loosely
+        related completions it can leave every completion its own cluster
+        (R = R0 = 0 for every model). Recorded as ``thr:`` and ``cal:``
+        (``given`` for a number).
+    calibration_quantile : float in (0, 1), default 0.25
+        With ``threshold="auto"``.
     linkage : {"average", "complete", "single"}, default "average"
     perturbation : str, default "unspecified"
         What was done to the generation (``prefix``, ``random-token``,
@@ -212,12 +321,14 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
     >>> import numpy as np
     >>> u = np.array([[1.0, 0.0], [0.99, 0.14], [0.0, 1.0]])    # two clusters
     >>> p = np.array([[1.0, 0.05], [-1.0, 0.0]])                # one returns, one does not
-    >>> attractor_strength(embeddings=({"x": u}, {"x": p})).value
+    >>> attractor_strength(embeddings=({"x": u}, {"x": p}), threshold=0.25).value
     0.5
     """
-    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0 < threshold <= 2:
-        raise InvalidParameterError(f"attractor_strength: the 'threshold' parameter must be in (0, 2], "
-                                    f"got {threshold!r}.")
+    if isinstance(threshold, str) and threshold != "auto" or not isinstance(
+            threshold, (int, float, str, ThresholdCalibration)) or isinstance(threshold, bool) or (
+            isinstance(threshold, (int, float)) and not 0 < threshold <= 2):
+        raise InvalidParameterError(f"attractor_strength: the 'threshold' parameter must be in (0, 2], 'auto' or a "
+                                    f"ThresholdCalibration, got {threshold!r}.")
     if linkage not in _LINKAGES:
         raise InvalidParameterError(f"attractor_strength: the 'linkage' parameter must be one of "
                                     f"{', '.join(_LINKAGES)}, got {linkage!r}.")
@@ -265,13 +376,18 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
     if u_sets[0].shape[1] != p_sets[0].shape[1]:
         raise ValueError(f"attractor_strength: unperturbed embeddings have dimension {u_sets[0].shape[1]}, "
                          f"perturbed ones {p_sets[0].shape[1]}.")
+    for key, u in zip(ku, u_sets):
+        if len(u) < 2:
+            raise ValueError(f"attractor_strength: prompt {key!r} has {len(u)} unperturbed completion; clusters to "
+                             "return to need at least 2.")
+    if threshold == "auto":
+        threshold = calibrate_threshold(embeddings=[dict(zip(ku, u_sets))], quantile=calibration_quantile)
+    cal = threshold.label if isinstance(threshold, ThresholdCalibration) else "given"
+    threshold = float(threshold)
     p_of = dict(zip(kp, p_sets))
     probes = u_sets if continuation_tokens is None else probe_sets
     rates, chance, sims, chance_sims = [], [], [], []
     for key, u, probe in zip(ku, u_sets, probes):
-        if len(u) < 2:
-            raise ValueError(f"attractor_strength: prompt {key!r} has {len(u)} unperturbed completion; clusters to "
-                             "return to need at least 2.")
         p = p_of[key]
         rates.append(float(returns_to_clusters(u, p, threshold, linkage).mean()))
         loo = [bool(returns_to_clusters(np.delete(u, i, axis=0), probe[i:i + 1], threshold, linkage)[0])
@@ -290,7 +406,7 @@ def attractor_strength(unperturbed: Any = None, perturbed: Any = None, *, embedd
     k = [len(u) for u in u_sets]
     m = [len(p_of[key]) for key in ku]
     fields: list[tuple[str, Any]] = [
-        ("thr", f"{threshold:g}"), ("link", linkage), ("dist", "cosine"), ("perturb", perturbation),
+        ("thr", f"{threshold:g}"), ("cal", cal), ("link", linkage), ("dist", "cosine"), ("perturb", perturbation),
         ("pos", "na" if position is None else position), ("size", "na" if size is None else size),
         ("after", "all" if continuation_tokens is None else continuation_tokens), *emb,
         ("agg", "per-prompt-mean" if len(ku) > 1 else "none"),
