@@ -292,7 +292,7 @@ def test_default_model_loads_once_per_worker_and_fills_the_shared_cache(client):
     assert "emb:sentence-transformers/all-MiniLM-L6-v2@" in got["vendi"].signature
 
 
-def test_errors(client, monkeypatch):
+def test_errors(client, monkeypatch, tmp_path):
     df, ddf = make_frame(8, n_prompts=6)
     with pytest.raises(ValueError, match=r"no column 'text' \(completion_field\).*its columns: prompt, completion"):
         score_dask(ddf, ["distinct-1"], completion_field="text", client=client)
@@ -302,8 +302,15 @@ def test_errors(client, monkeypatch):
         score_dask(df, ["distinct-1"])
     with pytest.raises(TypeError, match="got builtins.dict"):
         score_dask({"p": ["a"]}, ["distinct-1"])
-    with pytest.raises(ValueError, match=r"cannot tell the format of 'x\.txt'"):
+    with pytest.raises(FileNotFoundError, match=r"No sample file at 'x\.txt'"):
         score_dask("x.txt", ["distinct-1"])
+    unknown = tmp_path / "x.txt"
+    unknown.write_text("prompt,completion\n")
+    with pytest.raises(diversity.SampleFileError, match=r"Cannot tell the format of '.*x\.txt' from its name or "
+                                                        r"content; pass format="):
+        score_dask(str(unknown), ["distinct-1"])
+    with pytest.raises(FileNotFoundError, match=r"no file matches '.*nothing\*\.jsonl'"):
+        score_dask(str(tmp_path / "nothing*.jsonl"), ["distinct-1"])
     with pytest.raises(diversity.InvalidParameterError, match="attribute-entropy is computed from values"):
         score_dask(ddf, ["attribute-entropy"])
     with pytest.raises(diversity.InvalidParameterError, match="the same metric twice: distinct-1"):

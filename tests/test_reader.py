@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import diversity
-from diversity.io import reader
+from diversity.io import lines
 from diversity.io.loaders import load_records, load_samples
 from diversity.io.reader import SampleFileError, iter_lines
 from diversity.io.stream import score_file
@@ -67,14 +67,14 @@ def test_nul_character_refused_with_utf16_advice_on_every_path(tmp_path):
 
 def test_decode_error_is_located_by_the_line_in_the_bytes(tmp_path, monkeypatch):
     path = tmp_path / "s.jsonl"
-    lines = ROWS.splitlines(keepends=True)
-    bad = "".join(lines[:10]).encode() + lines[10].replace("a b", "caf\xe9").encode("latin-1") + lines[11].encode()
+    rows = ROWS.splitlines(keepends=True)
+    bad = "".join(rows[:10]).encode() + rows[10].replace("a b", "caf\xe9").encode("latin-1") + rows[11].encode()
     path.write_bytes(bad)
     offset = bad.index(b"\xe9")
     match = rf"s\.jsonl:11: cannot decode byte 0xe9 at byte offset {offset} as utf-8 .*encoding='latin-1'"
     refuse(path, match)
     for block in (5, 7, 64):  # the bad byte in every position of a block, lines cut anywhere
-        monkeypatch.setattr(reader, "BLOCK", block)
+        monkeypatch.setattr(lines, "BLOCK", block)
         refuse(path, match)
     assert load_samples(path, encoding="latin-1")["p3"][1] == "caf\xe9 10 c0"
 
@@ -85,7 +85,7 @@ def test_lines_are_the_same_for_any_block_size(tmp_path, monkeypatch, block, cod
     text = "a\r\nb\u00e9\rc\n\n\U0001F600 d\r\r\ne"
     path = tmp_path / "t.txt"
     path.write_bytes(text.encode(codec))
-    monkeypatch.setattr(reader, "BLOCK", block)
+    monkeypatch.setattr(lines, "BLOCK", block)
     got = list(iter_lines(path, codec))
     assert got == [(1, "a\r\n"), (2, "b\u00e9\r"), (3, "c\n"), (4, "\n"), (5, "\U0001F600 d\r"), (6, "\r\n"), (7, "e")]
 

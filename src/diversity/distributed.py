@@ -27,7 +27,7 @@ from .core.options import Options, with_options
 from .core.params import Int, Optional, Param
 from .core.registry import resolve_metric
 from .core.result import DiversityResult
-from .core.state import State
+from .core.state import State, embedder_identity
 
 __all__ = ["score_dask"]
 
@@ -152,91 +152,14 @@ def _as_frame(data: Any, dask: Any, dd: Any, func: str, fields: dict[str, str | 
         return data
     if isinstance(data, (str, os.PathLike)) or (isinstance(data, (list, tuple)) and data and
                                                all(isinstance(p, (str, os.PathLike)) for p in data)):
-        return _read_files([data] if isinstance(data, (str, os.PathLike)) else list(data), dask, dd, func, fields)
+        from .io.partitions import read_files
+
+        return read_files([data] if isinstance(data, (str, os.PathLike)) else list(data), dask, dd, func, fields)
     what = f"{type(data).__module__}.{type(data).__name__}"
     hint = (" (a pandas DataFrame: dask.dataframe.from_pandas(df, npartitions=...), or diversity.score for data "
             "that fits in memory)" if hasattr(data, "columns") and hasattr(data, "iloc") else "")
     raise TypeError(f"{func}: data must be a dask.dataframe.DataFrame or file paths (a path, a glob or a list of "
                     f"paths); got {what}{hint}.")
-
-
-def _expand_paths(paths: list[str], func: str) -> list[str]:
-    """Files named by paths, globs and folders (a folder: its sample files, sorted by name)."""
-    import glob
-
-    from .io.reader import FORMATS
-
-    out: list[str] = []
-    for p in paths:
-        if os.path.isdir(p):
-            found = sorted(os.path.join(p, f) for f in os.listdir(p)
-                           if os.path.splitext(f[:-3] if f.lower().endswith(".gz") else f)[1].lower() in FORMATS)
-            if not found:
-                raise FileNotFoundError(f"{func}: the folder {p!r} holds no sample files "
-                                        f"({', '.join(sorted(FORMATS))}, optionally .gz).")
-            out += found
-        elif glob.has_magic(p) and not os.path.exists(p):
-            found = sorted(glob.glob(p))
-            if not found:
-                raise FileNotFoundError(f"{func}: no file matches {p!r}.")
-            out += found
-        else:
-            out.append(p)
-    return out
-
-
-def _read_files(paths: list[Any], dask: Any, dd: Any, func: str, fields: dict[str, str | None]) -> Any:
-    """One partition per file, read on a worker by the one reader (:mod:`diversity.io.reader`): the
-    formats, checks and messages (file and line) of ``load_samples`` and ``score_file``."""
-    import pandas as pd
-
-    from .io.reader import resolve
-
-    paths = _expand_paths([os.fspath(p) for p in paths], func)
-    formats = {resolve(p, None, "utf-8")[1] for p in paths}  # checked on the client: a missing file fails now
-    if len(formats) > 1:
-        raise ValueError(f"{func}: files of several formats ({', '.join(sorted(formats))}); pass files of one "
-                         "format per call.")
-    columns = list(dict.fromkeys(c for c in fields.values() if c is not None))
-    meta = pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
-    parts = [dask.delayed(_read_file, pure=True)(p, fields) for p in paths]
-    # object columns stay objects: dask would otherwise turn a column of lists (embeddings) into strings
-    with dask.config.set({"dataframe.convert-string": False}):
-        return dd.from_delayed(parts, meta=meta, verify_meta=False)
-
-
-def _read_file(path: str, fields: dict[str, str | None]) -> Any:
-    """A file as a frame of one completion per row (a ``completions`` list becomes one row each)."""
-    import pandas as pd
-
-    from .io.reader import SampleFileError, iter_samples
-
-    prompt, completion = fields["prompt_field"], fields["completion_field"]
-    extra = [c for c in (fields["embedding_field"], fields["quality_field"]) if c is not None]
-    cols: dict[str, list] = {c: [] for c in dict.fromkeys([prompt, *( [completion] if completion else []), *extra])}
-    if completion is None:  # embeddings only
-        from .io.reader import iter_records, prompt_key
-
-        rows = ((loc, prompt_key(r, loc, prompt) if isinstance(r, dict) else None, [None], r)
-                for loc, r in iter_records(path))
-    else:
-        rows = iter_samples(path, prompt_field=prompt, completion_field=completion, with_rows=True)
-    for loc, key, texts, row in rows:
-        if not isinstance(row, dict):
-            raise SampleFileError(f"{loc}: expected a JSON object, got {type(row).__name__}.")
-        for c in extra:
-            if c not in row:
-                raise SampleFileError(f"{loc}: no {c!r} field (fields: {', '.join(map(str, row))}).")
-            if len(texts) != 1:
-                raise SampleFileError(f"{loc}: the row holds {len(texts)} completions but one {c!r} value; per-"
-                                      "completion fields need one completion per row.")
-        for t in texts:
-            cols[prompt].append(key)
-            if completion is not None:
-                cols[completion].append(t)
-            for c in extra:
-                cols[c].append(row[c])
-    return pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in cols.items()})
 
 
 def _check_columns(frame: Any, fields: dict[str, str | None], func: str) -> None:
@@ -454,6 +377,7 @@ def _embed(columns: dict, state: State, job: _Job) -> None:
     with lock:
         x = corpus.embeddings
         state.embedding_fields = corpus.embedding_fields()
+        state.embedder_identity = embedder_identity(embedder)
     rows = iter(x)
     for cols in columns.values():
         cols["embeddings"] = [next(rows) if t.strip() else None for t in cols["texts"]]

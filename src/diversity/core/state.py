@@ -14,10 +14,27 @@ them compute through the same ``Metric.compute``.
 Blank completions (empty or whitespace only) are left out of every text
 metric when a group is computed (they are non-answers); a group with nothing
 else is undefined.
+
+Provenance. A state records the embedder that made its vectors
+(:attr:`State.embedder_identity`: name, revision, backend, device) and the
+data it has seen: the prompts it finished and an identity for every chunk
+of open (not yet complete) data it was given (:attr:`State.chunks`, one
+random id per :meth:`State.update` call, carried through merges and
+pickling). :meth:`State.merge` refuses states of different
+metrics, settings or embedders, a state merged with itself, a prompt finished
+in both states, and a chunk held by both (a state merged twice into one tree,
+or with a copy of itself: its completions would be counted twice). Two
+states fed the same data by two separate ``update`` calls are not detected;
+give each chunk to one state. A
+pickled state keeps its embedder (pickled with it); an embedder that cannot
+be pickled is refused with advice rather than silently replaced by the
+default model on the other side.
 """
 
 from __future__ import annotations
 
+import pickle
+import uuid
 from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -27,7 +44,7 @@ from .errors import InvalidParameterError
 from .metric import Metric
 from .options import Options
 
-__all__ = ["State", "BLANK_REASON"]
+__all__ = ["State", "BLANK_REASON", "embedder_identity"]
 
 BLANK_REASON = "every completion is empty or whitespace"
 COLUMNS = ("texts", "embeddings", "values", "logprobs", "kernels", "scores")  # "keep" (a gate's verdicts) is read, not kept
@@ -47,6 +64,34 @@ def _expand(name: str, value: Any, keep: np.ndarray, fill: float = np.nan) -> An
     full = np.full(len(keep), fill)
     full[keep] = value
     return full
+
+
+def embedder_identity(embedder: Any) -> tuple[tuple[str, Any], ...] | None:
+    """What makes an embedder's vectors: ``(("name", ...), ("revision", ...), ("backend", ...), ("device", ...))``.
+
+    ``None`` for no embedder. The name is the embedder's ``model_id`` (else
+    its class); revision, backend and device are its attributes of those
+    names (``None`` when it has none).
+    """
+    if embedder is None:
+        return None
+    name = getattr(embedder, "model_id", None) or f"{type(embedder).__module__}.{type(embedder).__qualname__}"
+    device = getattr(embedder, "device", None)
+    return (("name", str(name)), ("revision", getattr(embedder, "revision", None)),
+            ("backend", getattr(embedder, "backend", None)), ("device", None if device is None else str(device)))
+
+
+def _describe_identity(identity: tuple[tuple[str, Any], ...] | None) -> str:
+    if identity is None:
+        return "no embedder"
+    return ", ".join(f"{k} {v}" for k, v in identity if v is not None)
+
+
+class _PickledEmbedder:
+    """A state's embedder pickled once, with the state (see :meth:`State.__getstate__`)."""
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob = blob
 
 
 class _Group:
@@ -91,6 +136,8 @@ class State:
         self.pooled_sizes: dict[Hashable, int] = {}  # pooled mode: completions given per original prompt
         self.has_texts = False
         self.kernels_given = False
+        self.embedder_identity = embedder_identity(embedder)
+        self.chunks: dict[str, Hashable] = {}  # id of each open chunk -> its first prompt (for messages)
 
     @property
     def group_sizes(self) -> list[int]:
@@ -103,12 +150,28 @@ class State:
     def n_groups_given(self) -> int:
         return len(self.pooled_sizes) if self.mode == "pooled" else len(self.order)
 
-    # ---- pickling: the embedder (a model) stays behind ------------------------------------------
+    # ---- pickling: the embedder travels with the state, or pickling is refused -----------------
 
     def __getstate__(self) -> dict[str, Any]:
         d = dict(self.__dict__)
-        d["embedder"] = None
+        if self.embedder is not None:
+            try:
+                d["embedder"] = _PickledEmbedder(pickle.dumps(self.embedder, protocol=pickle.HIGHEST_PROTOCOL))
+            except Exception as e:  # anything pickle raises for an object it cannot carry
+                raise TypeError(
+                    f"This State's embedder ({_describe_identity(self.embedder_identity)}, a "
+                    f"{type(self.embedder).__qualname__}) cannot be pickled ({type(e).__name__}: {e}); a state "
+                    "travels with its embedder so that it never re-embeds with another model. Make the embedder "
+                    "picklable (e.g. load its model lazily), or call state.finish() and pickle the finished "
+                    "state of a State built with embedder=None and precomputed embeddings.") from None
         return d
+
+    def __setstate__(self, d: dict[str, Any]) -> None:
+        if isinstance(d.get("embedder"), _PickledEmbedder):
+            d = dict(d, embedder=pickle.loads(d["embedder"].blob))
+        d.setdefault("embedder_identity", embedder_identity(d.get("embedder")))
+        d.setdefault("chunks", {})
+        self.__dict__.update(d)
 
     # ---- update --------------------------------------------------------------------------------
 
@@ -122,6 +185,8 @@ class State:
         for cols in groups.values():
             self.has_texts = self.has_texts or "texts" in cols
             self.kernels_given = self.kernels_given or "kernels" in cols
+        if groups and (not complete or self.mode == "pooled"):  # finished prompts are identified by their keys
+            self.chunks[uuid.uuid4().hex] = next(iter(groups))
         if self.mode == "pooled":
             if any("kernels" in cols for cols in groups.values()):
                 raise ValueError(f"{self.options.func}: kernels of separate prompts cannot be pooled; pass "
@@ -158,13 +223,45 @@ class State:
         return self
 
     def merge(self, other: "State") -> "State":
-        """A new state with the data of both (associative and commutative up to round-off)."""
+        """A new state with the data of both (associative and commutative up to round-off).
+
+        Raises
+        ------
+        ValueError
+            The states differ in metrics, mode, tokenizer, case or context
+            settings, or in the embedder that made their vectors; ``other`` is
+            this state; a prompt is finished in both, or finished in one and
+            open in the other; both hold the same open chunk.
+        """
+        if other is self:
+            raise ValueError("cannot merge a state with itself: its data would be counted twice. Merge states "
+                             "that saw different data.")
         if [m.spec for m in self.metrics] != [m.spec for m in other.metrics] or self.mode != other.mode or \
                 self.options.tokenizer.spec != other.options.tokenizer.spec or \
                 self.options.lowercase != other.options.lowercase or self.context_fields != other.context_fields:
             raise ValueError("cannot merge states of different metrics, modes or settings")
+        if self.embedder_identity is not None and other.embedder_identity is not None and \
+                self.embedder_identity != other.embedder_identity:
+            raise ValueError(f"cannot merge states embedded by different embedders "
+                             f"({_describe_identity(self.embedder_identity)} vs "
+                             f"{_describe_identity(other.embedder_identity)}): their vectors are not comparable. "
+                             "Score both with one embedder.")
+        if self.embedding_fields and other.embedding_fields and \
+                list(self.embedding_fields) != list(other.embedding_fields):
+            show = lambda f: "|".join(f"{k}:{v}" for k, v in f)  # noqa: E731
+            raise ValueError(f"cannot merge states whose vectors come from different embedders "
+                             f"({show(self.embedding_fields)} vs {show(other.embedding_fields)}). Score both with one "
+                             "embedder.")
+        both = self.chunks.keys() & other.chunks.keys()
+        if both:
+            d = next(iter(both))
+            raise ValueError(f"cannot merge: both states hold the same chunk of data (first prompt "
+                             f"{self.chunks[d]!r}, chunk {d[:12]}); merging would count its completions twice. Was "
+                             "a state merged twice, or with a copy of itself?")
         out = State(self.metrics, self.options, self.mode, embedder=self.embedder or other.embedder,
                     context_fields=self.context_fields)
+        out.embedder_identity = self.embedder_identity or other.embedder_identity
+        out.chunks = {**self.chunks, **other.chunks}
         out.embedding_fields = self.embedding_fields or other.embedding_fields
         out.has_texts = self.has_texts or other.has_texts
         out.kernels_given = self.kernels_given or other.kernels_given
@@ -176,7 +273,9 @@ class State:
         for src in (self, other):
             for key, g in src.done.items():
                 if key in out.done or key in self.open or key in other.open:
-                    raise ValueError(f"prompt {key!r} is finished in one state and also present in the other.")
+                    raise ValueError(f"cannot merge: prompt {key!r} is finished in one state and also present in the "
+                                     "other (the same data merged twice, or one prompt split between states that "
+                                     "each claimed all of it).")
                 out.done[key] = g
         for src in (self, other):
             for key, cols in src.open.items():
@@ -192,6 +291,8 @@ class State:
             if self.embedder is None:
                 vector_metric = next(m for m in self.metrics if m.input == "vectors")
                 self.embedder = vector_metric.default_embedder()  # type: ignore[attr-defined]
+            if self.embedder_identity is None:
+                self.embedder_identity = embedder_identity(self.embedder)
             return self.embedder
         return make
 

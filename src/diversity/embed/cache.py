@@ -1,5 +1,8 @@
 """The on-disk embedding cache: vectors keyed by the SHA-256 of the text, one
-folder per model and revision, written in chunks as encoding proceeds.
+folder per model and revision, written in chunks as encoding proceeds. Each
+shard records its namespace; a shard of another namespace found in a folder
+(two namespaces whose folder names coincide, or a file copied by hand) is
+never served.
 
 See :mod:`diversity.embed` for the guarantees (a crash loses at most the
 chunk in flight; an unusable folder degrades to no cache with one warning;
@@ -13,11 +16,11 @@ import io
 import os
 import time
 import uuid
-import warnings
 from pathlib import Path
 from typing import Sequence, Union
 
 import numpy as np
+from ..core.errors import warn as _warn_user
 
 
 __all__ = ["EmbeddingCache", "EmbeddingCacheWarning", "default_cache_dir", "text_key", "STALE_TMP_SECONDS"]
@@ -61,6 +64,8 @@ class EmbeddingCache:
     * a damaged shard is skipped and removed, and so is a ``tmp-*`` file
       older than ``STALE_TMP_SECONDS`` (a younger one is left alone: a
       concurrent writer may be about to rename it);
+    * a shard written for another namespace is skipped (left in place, one
+      warning); shards written before namespaces were recorded are served;
     * a shard whose vectors have another width than ``dim`` is skipped and
       renamed to ``*.npz.skipped``. When ``dim`` is not known yet, the width
       held by most vectors is served and the others are skipped but left in
@@ -79,6 +84,7 @@ class EmbeddingCache:
 
     def __init__(self, directory: Union[str, os.PathLike], namespace: str, *, dim: int | None = None) -> None:
         safe = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in namespace)
+        self.namespace = str(namespace)
         self.directory = Path(directory) / "embeddings" / safe
         if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1):
             raise ValueError(f"The 'dim' parameter of EmbeddingCache must be an int in the range [1, inf) or None. "
@@ -91,7 +97,7 @@ class EmbeddingCache:
         self._reported: set[Path] = set()  # shards of another width already warned about
 
     def _warn(self, message: str) -> None:
-        warnings.warn(message, EmbeddingCacheWarning, stacklevel=4)
+        _warn_user(message, EmbeddingCacheWarning)
 
     def _disable(self, action: str, error: OSError) -> None:
         if self.enabled:
@@ -120,6 +126,7 @@ class EmbeddingCache:
             entries = []
         damaged: list[tuple[Path, Exception]] = []
         stale: list[Path] = []
+        foreign: dict[str, list[Path]] = {}
         now = time.time()
         for name, path in entries:
             if name.startswith("tmp-"):
@@ -140,11 +147,21 @@ class EmbeddingCache:
                 self._warn(f"skipping unreadable embedding cache file {path}: {type(e).__name__}: {e}")
                 continue
             try:
-                keys, vecs = _parse_shard(data)
+                keys, vecs, namespace = _parse_shard(data)
             except Exception as e:  # a damaged file must not poison later runs
                 damaged.append((path, e))
                 continue
+            if namespace is not None and namespace != self.namespace:
+                foreign.setdefault(namespace, []).append(path)
+                continue
             self._shards.append((path, keys, vecs))
+        for namespace, paths in sorted(foreign.items()):
+            new = [p for p in paths if p not in self._reported]
+            if new:
+                self._reported.update(new)
+                self._warn(f"skipping {len(new)} embedding cache file(s) in {self.directory} written for "
+                           f"{namespace!r}, not {self.namespace!r}: {_names(new)} (left in place, never served "
+                           "here)")
         for path, error in damaged:
             self._warn(f"skipping unreadable embedding cache file {path}: {error}; {self._remove(path)}")
         if stale:
@@ -267,7 +284,7 @@ class EmbeddingCache:
             name = uuid.uuid4().hex
             tmp = self.directory / f"tmp-{name}.npz"
             with open(tmp, "wb") as f:
-                np.savez(f, keys=np.array(keys, dtype="S64"), vecs=vecs)
+                np.savez(f, keys=np.array(keys, dtype="S64"), vecs=vecs, namespace=np.array(self.namespace))
                 f.flush()
                 os.fsync(f.fileno())
             final = self.directory / f"{name}.npz"
@@ -296,9 +313,15 @@ class EmbeddingCache:
         return len(self._load())
 
 
-def _parse_shard(data: bytes) -> tuple[list[bytes], np.ndarray]:
+def _parse_shard(data: bytes) -> tuple[list[bytes], np.ndarray, str | None]:
+    """Keys, vectors and namespace (None in shards written before namespaces were recorded)."""
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
         keys, vecs = z["keys"], z["vecs"]
+        namespace = z["namespace"] if "namespace" in z.files else None
+    if namespace is not None:
+        if namespace.ndim != 0 or namespace.dtype.kind != "U":
+            raise ValueError(f"namespace is not a string (shape {namespace.shape}, dtype {namespace.dtype})")
+        namespace = str(namespace)
     if keys.ndim != 1 or keys.dtype.kind != "S":
         raise ValueError(f"keys are not a 1-D byte-string array (shape {keys.shape}, dtype {keys.dtype})")
     if vecs.ndim != 2 or vecs.dtype.kind != "f" or vecs.shape[1] < 1:
@@ -307,4 +330,4 @@ def _parse_shard(data: bytes) -> tuple[list[bytes], np.ndarray]:
         raise ValueError(f"keys and vectors differ in length ({len(keys)} and {len(vecs)})")
     if not np.isfinite(vecs).all():
         raise ValueError("vectors contain NaN or infinity")
-    return keys.tolist(), vecs.astype(np.float32, copy=False)
+    return keys.tolist(), vecs.astype(np.float32, copy=False), namespace

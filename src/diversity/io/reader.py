@@ -9,7 +9,7 @@ Formats (:data:`FORMATS`)
     through for text formats. Without a known suffix: Parquet by its magic
     bytes (``PAR1``), JSONL when the first non-blank character is ``{`` or
     ``[``; any other file is refused with advice.
-Bytes to text (streamed in blocks of :data:`BLOCK` bytes; memory bounded by a block)
+Bytes to text (:mod:`diversity.io.lines`: streamed in blocks; memory bounded by a block)
     Gzip is recognised by its magic bytes (``1f 8b``) whatever the name. A
     byte-order mark decides the encoding (UTF-32 and UTF-16 in either byte
     order, UTF-8 dropped), else ``encoding=``. Lines end at ``\\r\\n``,
@@ -34,9 +34,7 @@ Rows to samples (:func:`iter_samples`)
 
 from __future__ import annotations
 
-import codecs
 import csv
-import gzip
 import json
 import math
 import numbers
@@ -44,29 +42,22 @@ import os
 import re
 import zlib
 from pathlib import Path
-from typing import Any, BinaryIO, Hashable, Iterator, Union
+from typing import Any, Hashable, Iterator, Union
 
-__all__ = ["FORMATS", "FORMAT_NAMES", "SampleFileError", "detect_format", "iter_records", "iter_samples"]
+from .lines import BOMS, SampleFileError, iter_lines
+
+__all__ = ["FORMATS", "FORMAT_NAMES", "SampleFileError", "detect_format", "iter_lines", "iter_records",
+           "iter_samples"]
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv",
            ".parquet": "parquet", ".parq": "parquet", ".pq": "parquet"}
 FORMAT_NAMES = ("jsonl", "csv", "tsv", "parquet")
 FORMAT_ADVICE = "pass format='jsonl', 'csv', 'tsv' or 'parquet' (CLI: --format-in jsonl|csv|tsv|parquet)"
 PROMPT_TEXT_FIELD = "prompt"  # checked for one text per id when prompts are keyed by another field
-BLOCK = 1 << 20  # bytes decoded at a time
 PARQUET_BATCH = 50_000  # rows converted to Python at a time
 
-# longest marks first: the UTF-32 LE mark begins with the UTF-16 LE one
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
-         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
-_BREAK = re.compile(r"(\r\n|\r|\n)")
-_N_BREAKS = re.compile(r"\r\n|\r|\n")
 _JSON_START = re.compile(r"[\s\ufeff]*[{\[]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-class SampleFileError(ValueError):
-    """A sample file or frame could not be read; the message names file and line."""
 
 
 def check_encoding(encoding: str) -> None:
@@ -110,7 +101,7 @@ def detect_format(path: Path, head: bytes = b"") -> str:
             text = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 4096)
         except zlib.error:
             text = b""
-    bom = next(((b, e) for b, e in _BOMS if text.startswith(b)), None)
+    bom = next(((b, e) for b, e in BOMS if text.startswith(b)), None)
     try:
         start = text[len(bom[0]):].decode(bom[1], errors="ignore") if bom else text.decode("latin-1")
     except LookupError:  # pragma: no cover - the table holds standard codecs
@@ -118,86 +109,6 @@ def detect_format(path: Path, head: bytes = b"") -> str:
     if _JSON_START.match(start):
         return "jsonl"
     raise SampleFileError(f"Cannot tell the format of {str(path)!r} from its name or content; {FORMAT_ADVICE}.")
-
-
-# -- bytes to numbered lines ---------------------------------------------------------------------------------------
-
-def _open_binary(path: Path) -> tuple[BinaryIO, bool]:
-    with open(path, "rb") as f:
-        gzipped = f.read(2) == b"\x1f\x8b"
-    return (gzip.open(path, "rb") if gzipped else open(path, "rb")), gzipped
-
-
-def _read_block(raw: BinaryIO, path: Path, lineno: int) -> bytes:
-    try:
-        return raw.read(BLOCK)
-    except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError
-        raise SampleFileError(f"{path}: starts like gzip (bytes 1f 8b) but cannot be decompressed "
-                              f"({e or type(e).__name__}) after line {lineno - 1} of its text; is the file cut short "
-                              "or not gzip?") from None
-
-
-def iter_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
-    """``(line number, line with its ending)`` for every line of a text file, decoded block by block.
-
-    Line numbers count ``\\r\\n``, ``\\r`` and ``\\n`` in the bytes read, so
-    an error names the line that holds the bad byte (and its byte offset).
-    """
-    raw, gzipped = _open_binary(path)
-    where = " of the decompressed data" if gzipped else ""
-    with raw:
-        lineno = 1          # number of the line that starts ``carry``
-        carry = ""          # decoded text of the line not yet complete
-        pending = b""       # bytes of a character cut by the block boundary
-        offset = 0          # byte offset of ``pending[0]`` in the (decompressed) data
-        first = True
-        while True:
-            block = _read_block(raw, path, lineno)
-            if first:
-                first = False
-                bom = next(((b, e) for b, e in _BOMS if block.startswith(b)), None)
-                if bom is not None:
-                    block, encoding, offset = block[len(bom[0]):], bom[1], len(bom[0])
-            final = not block
-            buf = pending + block
-            try:
-                text, pending = buf.decode(encoding), b""
-            except UnicodeDecodeError as e:
-                if not final and len(buf) - e.start < 4:  # a character cut by the block boundary
-                    text, pending = buf[:e.start].decode(encoding), buf[e.start:]
-                else:
-                    line = lineno + len(_N_BREAKS.findall(carry + buf[:e.start].decode(encoding)))
-                    raise SampleFileError(
-                        f"{path}:{line}: cannot decode byte 0x{buf[e.start:e.start + 1].hex()} at byte offset "
-                        f"{offset + e.start}{where} as {encoding} ({e.reason}); pass the file's encoding, e.g. "
-                        "encoding='latin-1' (CLI: --encoding latin-1).") from None
-            offset += len(buf) - len(pending)
-            nul = text.find("\0")
-            if nul >= 0:
-                line = lineno + len(_N_BREAKS.findall(carry + text[:nul]))
-                raise SampleFileError(f"{path}:{line}: NUL character; a text file has none. Is it UTF-16 without a "
-                                      "byte-order mark (pass encoding='utf-16-le', CLI: --encoding utf-16-le), or "
-                                      "not a text file?")
-            text = carry + text
-            if final:
-                if text:
-                    yield lineno, text
-                return
-            hold_cr = text.endswith("\r")  # "\r\n" may straddle two blocks
-            if hold_cr:
-                text = text[:-1]
-            if "\r" not in text:
-                parts = text.split("\n")
-                for p in parts[:-1]:
-                    yield lineno, p + "\n"
-                    lineno += 1
-            else:
-                parts = _BREAK.split(text)
-                for i in range(0, len(parts) - 1, 2):
-                    yield lineno, parts[i] + parts[i + 1]
-                    lineno += 1
-                parts = parts[-1:]
-            carry = parts[-1] + ("\r" if hold_cr else "")
 
 
 # -- rows ----------------------------------------------------------------------------------------------------------
