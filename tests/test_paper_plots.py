@@ -54,7 +54,7 @@ def test_position_profiles_draw_the_profile_where_enough_prompts_reach():
 def test_attractor_curves_plot_r_and_chance():
     u = np.array([[1.0, 0.0], [0.99, 0.14], [0.0, 1.0]])
     near, far = np.array([[1.0, 0.05]]), np.array([[-1.0, 0.0]])
-    res = {n: diversity.attractor_strength(embeddings=({"x": u, "y": u}, {"x": p, "y": near}))
+    res = {n: diversity.attractor_strength(embeddings=({"x": u, "y": u}, {"x": p, "y": near}), threshold=0.25)
            for n, p in ((4, far), (None, near))}
     fig = plot_attractor_curves({"base": {"prefix": res}, "aligned": {"prefix": res, "off-sentence": res}})
     top, bottom = fig.axes[:2], fig.axes[2:]
@@ -113,3 +113,56 @@ def test_a_dollar_in_a_value_or_prompt_is_drawn_as_written():
     emb = {"base": {"q": np.eye(3)}, "aligned": {"q": np.eye(3)[::-1]}}
     title = plot_embeddings(embeddings=emb, prompt_text={"q": "Spend $5 or $6?"}).axes[0].get_title()
     assert title.startswith(r"“Spend \$5 or \$6?”")
+
+
+def test_cluster_outlines_enclose_pairs_and_collinear_points():
+    """A cluster of two is outlined by a closed capsule around both points, three collinear points by a rounded
+    hull (not a segment); a single completion is counted, not outlined."""
+    from matplotlib.path import Path as MplPath
+
+    base = np.array([[1.0, 0.0, 0.0], [0.999, 0.04, 0.0], [0.0, 1.0, 0.0]])  # a pair and a singleton
+    line = np.array([[1.0, 0.0, 0.0], [1.0, 0.02, 0.0], [1.0, 0.04, 0.0]])  # three collinear, one cluster
+    fig = plot_embeddings(embeddings={"base": {"q": base}, "aligned": {"q": line}}, clusters=0.25, method="pca")
+    ax = fig.axes[0]
+    assert ax.get_title().split("\n")[-1] == "clusters: base 2 · aligned 1"
+    outlines = ax.get_lines()
+    assert len(outlines) == 2
+    points = [c.get_offsets() for c in ax.collections if hasattr(c, "get_offsets") and len(c.get_offsets())]
+    for ln, own, n_in in zip(outlines, points, (2, 3)):  # base's pair, aligned's three collinear points
+        xy = np.column_stack([ln.get_xdata(), ln.get_ydata()])
+        assert len(xy) > 8 and np.allclose(xy[0], xy[-1])  # closed, rounded
+        assert MplPath(xy).contains_points(own).sum() == n_in
+    _assert_inside(fig)
+
+
+class _Words:
+    """A deterministic embedder built here: hashed word counts."""
+
+    model_id, revision = "test-words", "1"
+
+    def encode(self, texts):
+        import zlib
+
+        out = np.zeros((len(texts), 32))
+        for i, t in enumerate(texts):
+            for w in t.lower().split():
+                out[i, zlib.crc32(w.encode()) % 32] += 1.0
+        return out + 1e-3
+
+
+def test_blank_completions_are_left_out_as_the_metrics_do():
+    """issue 21 item 11: the panel's MPD is diversity.mean_pairwise_distance on the same completions."""
+    a = {"q": ["the cat sat", "", "a dog ran far", "   ", "the cat ran"]}
+    b = {"q": ["red blue green", "red blue", "green sky blue"]}
+    emb = _Words()
+    fig = plot_embeddings({"base": a, "aligned": b}, embedder=emb)
+    title = fig.axes[0].get_title()
+    for lab, side in (("base", a), ("aligned", b)):
+        mpd = diversity.mean_pairwise_distance(side, embedder=emb).value
+        assert f"{lab} {mpd:.2f}" in title
+    n_points = sum(len(c.get_offsets()) for c in fig.axes[0].collections)
+    assert n_points == 6  # 3 + 3: the two blank ones are not drawn
+    assert "blank completions left out, as in the metrics: base 2, aligned 0" in " ".join(
+        fig.legends[0].get_title().get_text().split())
+    with pytest.raises(ValueError, match="every completion is blank"):
+        plot_embeddings({"base": {"q": ["", " "]}}, embedder=emb)

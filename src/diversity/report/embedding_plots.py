@@ -29,27 +29,34 @@ def _project(x: np.ndarray, method: str, seed: int) -> tuple[np.ndarray, np.ndar
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x), None
 
 
-def _outline_clusters(ax: Any, v: np.ndarray, pts: np.ndarray, threshold: float, color: str) -> int:
-    """Outline each cluster of two or more rows of ``v`` around its points ``pts``; the number of clusters."""
+def _padded_hull(members: np.ndarray, radius: float) -> np.ndarray:
+    """The outline of a cluster's points: the convex hull of a circle of ``radius`` around each point (a
+    capsule around two points, a rounded hull around three or more, also when they are collinear)."""
+    from scipy.spatial import ConvexHull
+
+    angles = np.linspace(0.0, 2 * np.pi, 24, endpoint=False)
+    ring = np.stack([np.cos(angles), np.sin(angles)], axis=1) * radius
+    cloud = (members[:, None, :] + ring[None, :, :]).reshape(-1, 2)
+    return cloud[ConvexHull(cloud).vertices]
+
+
+def _outline_clusters(ax: Any, v: np.ndarray, pts: np.ndarray, threshold: float, color: str,
+                      radius: float) -> int:
+    """Outline each cluster of two or more rows of ``v`` around its points ``pts`` (a single completion is its
+    own cluster and is counted, not outlined); the number of clusters."""
     from ..metrics.clusters import semantic_cluster_labels
 
+    if len(v) == 0:
+        return 0
     labels = semantic_cluster_labels(v, threshold) if len(v) > 1 else np.zeros(len(v), dtype=int)
     for c in np.unique(labels):
         members = pts[labels == c]
         if len(members) < 2:
             continue
-        ring = members
-        if len(members) >= 3:
-            from scipy.spatial import ConvexHull, QhullError
-
-            try:
-                ring = members[ConvexHull(members).vertices]
-            except QhullError:  # collinear points: a line through them
-                ring = members[np.lexsort((members[:, 1], members[:, 0]))]
-        closed = np.vstack([ring, ring[:1]]) if len(ring) >= 3 else ring
-        ax.plot(closed[:, 0], closed[:, 1], color=color, lw=0.7, alpha=0.7)
-        if len(ring) >= 3:
-            ax.fill(ring[:, 0], ring[:, 1], color=color, alpha=0.08, lw=0)
+        hull = _padded_hull(members, radius)
+        closed = np.vstack([hull, hull[:1]])
+        ax.plot(closed[:, 0], closed[:, 1], color=color, lw=0.7, alpha=0.75)
+        ax.fill(hull[:, 0], hull[:, 1], color=color, alpha=0.10, lw=0)
     return int(len(np.unique(labels)))
 
 
@@ -87,7 +94,10 @@ def plot_embeddings(models: Mapping[str, Any] | None = None, *, embeddings: Mapp
     characters with an ellipsis; the key otherwise) and, per model, the mean
     pairwise cosine distance (MPD, as :func:`diversity.mean_pairwise_distance`)
     of that prompt's completions, computed from the same embeddings:
-    ``MPD: base 0.42 · aligned 0.18``. With ``per_prompt=False`` one cloud of
+    ``MPD: base 0.42 · aligned 0.18``. Blank completions (empty or
+    whitespace only) are left out before embedding, exactly as the metrics
+    leave them out, so the panel's MPD is the metric's value; the legend
+    counts them. With ``per_prompt=False`` one cloud of
     everything, titled with each model's MPD averaged over prompts.
 
     Parameters
@@ -144,14 +154,26 @@ def plot_embeddings(models: Mapping[str, Any] | None = None, *, embeddings: Mapp
             from ..embed import SentenceTransformerEmbedder
 
             embedder = SentenceTransformerEmbedder()
-        vecs = {str(lab): {p: np.asarray(embedder.encode(ts), dtype=np.float64) for p, ts in _grouped(m).items()}
-                for lab, m in models.items()}
+        n_blank = {str(lab): sum(not t.strip() for ts in _grouped(m).values() for t in ts)
+                   for lab, m in models.items()}
+        vecs = {}
+        for lab, m in models.items():
+            vecs[str(lab)] = {}
+            for p, ts in _grouped(m).items():
+                kept = [t for t in ts if t.strip()]  # blank completions: left out, as the metrics do
+                vecs[str(lab)][p] = (np.asarray(embedder.encode(kept), dtype=np.float64) if kept
+                                     else np.empty((0, 0)))
+        dim = next((v.shape[1] for per in vecs.values() for v in per.values() if v.size), 0)
+        if not dim:
+            raise ValueError("plot_embeddings: every completion is blank; nothing to plot.")
+        vecs = {lab: {p: (v if v.size else np.empty((0, dim))) for p, v in per.items()} for lab, per in vecs.items()}
     else:
         vecs = {str(lab): {p: np.asarray(v, dtype=np.float64) for p, v in _grouped(e).items()}
                 for lab, e in embeddings.items()}
+        n_blank = {}
     for lab in labels:
         for p, v in vecs[lab].items():
-            if v.ndim != 2 or len(v) == 0:
+            if v.ndim != 2 or (len(v) == 0 and embeddings is not None):
                 raise ValueError(f"embeddings of {lab!r}, prompt {p!r} must be a non-empty 2-D array.")
             if not np.isfinite(v).all():
                 raise ValueError(f"embeddings of {lab!r}, prompt {p!r} contain NaN or infinity.")
@@ -187,6 +209,7 @@ def plot_embeddings(models: Mapping[str, Any] | None = None, *, embeddings: Mapp
                 text = prompt_text.get(panel, panel) if prompt_text is not None else panel
                 head = f"“{_plain(_shorten(text, title_chars))}”\nMPD"
             xy, evr = _project(np.vstack([v for _, v in parts]), method, seed)
+            span = float(np.ptp(xy, axis=0).max()) if len(xy) > 1 else 1.0
             start = 0
             n_clusters = {}
             for i, (lab, v) in enumerate(parts):
@@ -195,7 +218,7 @@ def plot_embeddings(models: Mapping[str, Any] | None = None, *, embeddings: Mapp
                 color = MODEL_COLORS[i % len(MODEL_COLORS)]
                 ax.scatter(pts[:, 0], pts[:, 1], s=10, alpha=0.8, color=color, label=lab, edgecolors="none")
                 if clusters is not None:
-                    n_clusters[lab] = _outline_clusters(ax, v, pts, clusters, color)
+                    n_clusters[lab] = _outline_clusters(ax, v, pts, clusters, color, 0.03 * (span or 1.0))
             ax.set_xticks([])
             ax.set_yticks([])
             if evr is not None:
@@ -218,5 +241,8 @@ def plot_embeddings(models: Mapping[str, Any] | None = None, *, embeddings: Mapp
                                        + (" for the panel's prompt" if panels != [None] else ", mean over prompts")
                                        + (f"; outlines: semantic clusters (cosine distance ≤ {clusters:g}, "
                                           "average linkage) of two or more completions" if clusters is not None
-                                          else ""), int(16 * fig.get_figwidth())))
+                                          else "")
+                                       + ("; blank completions left out, as in the metrics: " + ", ".join(
+                                           f"{lab} {n_blank[lab]}" for lab in labels)
+                                          if any(n_blank.values()) else ""), int(16 * fig.get_figwidth())))
     return fig
