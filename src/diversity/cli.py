@@ -181,7 +181,8 @@ def _comparison(args: argparse.Namespace):
             result = compare(data[labels[0]], data[labels[1]], metrics, labels=tuple(labels), gate=args.gate,
                              quality=quality, **kw)
         else:
-            result = compare_many(data, args.reference or labels[0], metrics, pairs=args.pairs, **kw)
+            result = compare_many(data, args.reference or labels[0], metrics, pairs=args.pairs, gate=args.gate,
+                                  quality=quality, **kw)
     return result, labels
 
 

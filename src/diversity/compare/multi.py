@@ -52,8 +52,17 @@ class MultiComparison(Mapping):
 
     def to_markdown(self) -> str:
         """One table, metrics x models: each model's value and its difference from the
-        reference with Holm-corrected significance marks (over every test)."""
+        reference with Holm-corrected significance marks (over every test); with a gate, the same
+        table for the completions that pass."""
         comps = list(self.comparisons.values())
+        lines = self._table(comps)
+        first = comps[0]
+        if first.gated is not None:
+            lines += ["", f"Completions that pass the gate `{first.gated.settings.get('gate')}`", ""]
+            lines += self._table([c.gated for c in comps])
+        return "\n".join(lines)
+
+    def _table(self, comps: list[Comparison]) -> list[str]:
         first = comps[0]
         level = f"{first.ci_level:.0%}"
         if self.pairs == "reference":
@@ -63,9 +72,8 @@ class MultiComparison(Mapping):
             models = []
             head = ["metric", ""] + [f"{c.labels[1]} − {c.labels[0]}" for c in comps]
         lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---", "---"] + ["---:"] * (len(head) - 2)) + "|"]
-        for i, metric in enumerate(self.metrics):
-            r0 = first.rows[i]
-            cells = [metric, "↑" if r0.higher_is_more_diverse else "↓"]
+        for i, r0 in enumerate(first.rows):
+            cells = [r0.metric, "↑" if r0.higher_is_more_diverse else "↓"]
             if self.pairs == "reference":
                 cells.append(_fmt(r0.a.value))
             for c in comps:
@@ -74,16 +82,19 @@ class MultiComparison(Mapping):
                 cells.append(diff if self.pairs != "reference" else f"{_fmt(r.b.value)} ({diff})")
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-        k = first.k
-        lines.append(f"↑/↓: higher/lower is more diverse. {len(first.prompts)} prompts shared by every model, k = {k} "
-                     f"completions per prompt per model, length: {first.settings.get('length', 'full')}. Δ: paired "
-                     f"difference over prompts ({level} bootstrap CIs in the per-model tables); p: "
-                     f"{first.settings.get('test')} test, Holm-corrected over all {self.holm_family} tests; "
-                     "* p<0.05, ** p<0.01, *** p<0.001.")
+        fam = first.settings.get("families") or {}
+        rates = f" (rates: {', '.join(fam['rates'])}, corrected as their own family)" if fam.get("rates") else ""
+        lines.append(f"↑/↓: higher/lower is more diverse. {len(first.prompts)} prompts shared by every model, k = "
+                     f"{first.k_text} completions per prompt per model (equal within each prompt), length: "
+                     f"{first.settings.get('length', 'full')}. Δ: paired difference over prompts ({level} bootstrap "
+                     f"CIs in the per-model tables); p: {first.settings.get('test')} test, Holm-corrected over all "
+                     f"{first.settings.get('holm_family', self.holm_family)} diversity tests of every comparison"
+                     f"{rates}; * p<0.05, ** p<0.01, *** p<0.001.")
+        lines += [x for x in first.statements() if not x.startswith(("Holm family", "Embeddings"))]
         if self.mean_tokens:
             lines.append("Mean tokens per completion: " + ", ".join(f"{m} {v:.1f}" for m, v in self.mean_tokens.items()
                                                                      if not models or m in models) + ".")
-        return "\n".join(lines)
+        return lines
 
     def to_frame(self):
         """Long format (needs pandas): one row per comparison x metric."""

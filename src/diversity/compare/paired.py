@@ -95,7 +95,9 @@ def paired_rows(ra: Mapping[str, DiversityResult], rb: Mapping[str, DiversityRes
         diff_ci = bootstrap_mean_ci(d, level=bootstrap.confidence_level, n_resamples=bootstrap.n_resamples,
                                     method=bootstrap.method, seed=bootstrap.seed) if reason is None else None
         sd = float(d.std(ddof=1)) if len(d) >= 2 else math.nan
-        effect = 0.0 if (len(d) >= 2 and sd == 0 and diff == 0) else (diff / sd if sd and sd > 0 else math.nan)
+        # a spread of rounding error only (identical differences) leaves d_z undefined, not 1e16
+        tiny = 1e-12 * max(1.0, abs(diff)) if not math.isnan(diff) else 0.0
+        effect = 0.0 if (len(d) >= 2 and sd <= tiny and diff == 0) else (diff / sd if sd > tiny else math.nan)
         p = paired_test(va, vb, test, permutations, bootstrap.seed) if reason is None else math.nan
         exact = test == "permutation" and reason is None and len(d) <= 62 and permutations >= 2 ** len(d)
         any_exact |= exact

@@ -21,6 +21,7 @@ from .onnx_backend import BACKENDS
 __all__ = ["SentenceTransformerEmbedder", "DEFAULT_MODEL_ID"]
 
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+LONG_TEXT = ("truncate", "windows")
 
 
 def _weights_revision(folder: Path) -> str:
@@ -154,6 +155,18 @@ class SentenceTransformerEmbedder:
         keeps all but the chunk in flight. Batches are the same whatever the
         chunk size, so it never changes a vector.
 
+    long_text : {"truncate", "windows"}, default "truncate"
+        What happens to a text longer than the model reads
+        (``max_seq_length`` word pieces, special tokens included).
+        ``"truncate"``: the model embeds its beginning (sentence-transformers'
+        behaviour; :meth:`truncated` tells which texts are cut).
+        ``"windows"``: the text is split at word boundaries into windows of
+        at most ``max_seq_length`` minus the special tokens word pieces, each
+        window is embedded, and the text's vector is the mean of its windows'
+        vectors weighted by their word pieces, so a long answer is embedded
+        whole; recorded as ``long:windows<w>-mean``. Window vectors are
+        ordinary vectors of the model and share its cache.
+
     Attributes
     ----------
     model_id, revision, max_seq_length
@@ -165,7 +178,12 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: Union[str, os.PathLike, None] = None, *, device: str = "auto", batch_size: int = 64,
                  cache: Union[bool, str, os.PathLike] = True, progress: bool | None = None,
-                 chunk_size: int = 1024, backend: str = "torch") -> None:
+                 chunk_size: int = 1024, backend: str = "torch", long_text: str = "truncate") -> None:
+        if long_text not in LONG_TEXT:
+            raise ValueError(f"The 'long_text' parameter of SentenceTransformerEmbedder must be a str among "
+                             f"{list(LONG_TEXT)}. Got {long_text!r} instead.")
+        self.long_text = long_text
+        self._tokenizer = None
         if backend not in BACKENDS:
             raise ValueError(f"The 'backend' parameter of SentenceTransformerEmbedder must be a str among "
                              f"{list(BACKENDS)}. Got {backend!r} instead.")
@@ -238,7 +256,82 @@ class SentenceTransformerEmbedder:
             fields.append(("backend", self.backend))
         if self.device != "cpu":
             fields.append(("dev", self.device))
+        if self.long_text == "windows":
+            fields.append(("long", f"windows{self.window_size}-mean"))
         return fields
+
+    # ---- long texts ------------------------------------------------------------------------------
+
+    @property
+    def tokenizer(self):
+        """The model's tokenizer (loaded alone, offline, when the model is not loaded)."""
+        if self._tokenizer is None:
+            own = getattr(self._model, "tokenizer", None) if self._model is not None else None
+            if own is not None:
+                self._tokenizer = own
+            else:
+                try:
+                    from transformers import AutoTokenizer
+                except ImportError as e:
+                    raise ImportError("Counting word pieces needs transformers: pip install 'llm-diversity[embed]'") \
+                        from e
+                old = os.environ.get("HF_HUB_OFFLINE")
+                os.environ["HF_HUB_OFFLINE"] = "1"
+                try:
+                    self._tokenizer = AutoTokenizer.from_pretrained(str(self.path))
+                finally:
+                    if old is None:
+                        del os.environ["HF_HUB_OFFLINE"]
+                    else:
+                        os.environ["HF_HUB_OFFLINE"] = old
+        return self._tokenizer
+
+    def word_pieces(self, texts: Sequence[str]) -> np.ndarray:
+        """Word pieces of every text as the model counts them (special tokens included)."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros(0, dtype=np.int64)
+        ids = self.tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+        return np.array([len(x) for x in ids], dtype=np.int64)
+
+    def truncated(self, texts: Sequence[str]) -> list[bool]:
+        """For every text, whether the model reads only its beginning (longer than ``max_seq_length``
+        word pieces; never with ``long_text="windows"``)."""
+        texts = list(texts)
+        limit = self.max_seq_length
+        if self.long_text == "windows" or not limit:
+            return [False] * len(texts)
+        return (self.word_pieces(texts) > int(limit)).tolist()
+
+    @property
+    def window_size(self) -> int:
+        """Word pieces per window: ``max_seq_length`` minus the special tokens the tokenizer adds."""
+        limit = int(self.max_seq_length or 512)
+        special = len(self.tokenizer("", add_special_tokens=True)["input_ids"])
+        return max(1, limit - special)
+
+    def windows(self, text: str) -> list[tuple[str, int]]:
+        """``text`` as consecutive windows of at most :attr:`window_size` word pieces, cut between
+        words (a single longer word is cut inside), each with its number of word pieces."""
+        w = self.window_size
+        enc = self.tokenizer(text, add_special_tokens=False, truncation=False, return_offsets_mapping=True,
+                             verbose=False)
+        offsets = enc["offset_mapping"]
+        n = len(offsets)
+        if n <= w:
+            return [(text, n)]
+        words = enc.word_ids()
+        out, start = [], 0
+        while start < n:
+            end = min(start + w, n)
+            if end < n:
+                cut = end
+                while cut > start and words[cut] is not None and words[cut] == words[cut - 1]:
+                    cut -= 1
+                end = cut if cut > start else end
+            out.append((text[offsets[start][0]:offsets[end - 1][1]], end - start))
+            start = end
+        return out
 
     @property
     def max_seq_length(self) -> int | None:
@@ -255,7 +348,28 @@ class SentenceTransformerEmbedder:
         New texts are encoded longest first, in chunks of ``chunk_size`` that
         go to the cache as soon as they are done. Raises ``ValueError`` when
         the model returns something other than one finite vector per text.
+        With ``long_text="windows"`` a long text's vector is the weighted mean
+        of its windows' vectors (see the class docstring).
         """
+        if self.long_text != "windows":
+            return self._encode_plain(texts)
+        texts = list(texts)
+        unique = list(dict.fromkeys(texts))
+        pieces = [self.windows(t) if t.strip() else [(t, 1)] for t in unique]
+        flat = [c for ps in pieces for c, _ in ps]
+        vecs = self._encode_plain(flat)
+        if not unique:
+            return vecs
+        pooled, at = [], 0
+        for ps in pieces:
+            weights = np.array([max(n, 1) for _, n in ps], dtype=np.float64)
+            pooled.append(np.average(vecs[at:at + len(ps)].astype(np.float64), axis=0, weights=weights))
+            at += len(ps)
+        table = np.stack(pooled).astype(np.float32)
+        pos = {t: i for i, t in enumerate(unique)}
+        return table[[pos[t] for t in texts]]
+
+    def _encode_plain(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
         unique = list(dict.fromkeys(texts))
         keys = [text_key(t) for t in unique]
@@ -350,5 +464,6 @@ class SentenceTransformerEmbedder:
         return arr
 
     def __repr__(self) -> str:
-        extra = "" if self.backend == "torch" else f", backend={self.backend!r}"
+        extra = ("" if self.backend == "torch" else f", backend={self.backend!r}") + (
+            "" if self.long_text == "truncate" else f", long_text={self.long_text!r}")
         return f"SentenceTransformerEmbedder({self.model_id!r}, revision={self.revision!r}{extra})"

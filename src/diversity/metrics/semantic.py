@@ -184,7 +184,8 @@ class VendiScore(VectorMetric):
 
 @with_options("aggregate", "ci")
 def mean_pairwise_distance(samples: Any = None, *, embeddings: Any = None, embedder: Any = None,
-                           metric: Literal["cosine", "euclidean"] = "cosine", options: Options) -> DiversityResult:
+                           metric: Literal["cosine", "euclidean"] = "cosine",
+                           normalize: Literal["none", "floor"] = "none", options: Options) -> DiversityResult:
     r"""Mean distance between the embeddings of two different completions.
 
     .. math::
@@ -205,6 +206,11 @@ def mean_pairwise_distance(samples: Any = None, *, embeddings: Any = None, embed
     ----------
     metric : {"cosine", "euclidean"}
         Recorded as ``dist:``.
+    normalize : {"none", "floor"}, default "none"
+        ``"floor"``: every prompt's value divided by the between-prompt
+        floor (the same statistic over completions of different prompts;
+        cosine only; needs prompts), recorded as ``norm:floor``; the spec
+        ``mean-pairwise-distance?normalize=floor`` is the same metric.
     <<EMBED>>
     <<SHARED>>
 
@@ -227,7 +233,8 @@ def mean_pairwise_distance(samples: Any = None, *, embeddings: Any = None, embed
     >>> mean_pairwise_distance(embeddings=np.array([[1.0, 0.0], [0.0, 1.0]])).value
     1.0
     """
-    return evaluate([MeanPairwiseDistance(metric)], options, samples=samples, embeddings=embeddings, embedder=embedder)[0]
+    return evaluate([MeanPairwiseDistance(metric, normalize)], options, samples=samples, embeddings=embeddings,
+                    embedder=embedder)[0]
 
 
 @with_options("aggregate", "ci")

@@ -63,15 +63,30 @@ def _caveats(result: Any, inputs: Mapping[str, dict[str, Any]]) -> list[str]:
     if any(c.length_warning for c in comps):
         out.append("Mean completion lengths differ by more than 1.5x; length-sensitive metrics (marked †) are "
                    "read with the length-matched table.")
-    if len(first.prompts) < 30:
-        out.append(f"Only {len(first.prompts)} prompts: confidence intervals are wide and small effects are not "
+    floor = first.settings.get("min_p_note")
+    if floor:
+        out.append(f"No difference can be significant here: {floor}. Compare more prompts (or fewer metrics).")
+    elif len(first.prompts) < 30:
+        p_min, p_holm = first.settings.get("min_p"), first.settings.get("min_p_holm")
+        where = (f" (smallest attainable p {p_min:.3g}, {p_holm:.3g} after Holm over "
+                 f"{first.settings.get('holm_family')} tests)") if p_min is not None else ""
+        out.append(f"Only {len(first.prompts)} prompts{where}: confidence intervals are wide and small effects are not "
                    "detectable.")
     if first.k < 5:
-        out.append(f"k = {first.k} completions per prompt: per-prompt diversity is estimated from few samples.")
+        out.append(f"k = {first.k_text} completions per prompt: per-prompt diversity is estimated from few samples.")
     semantic = [r.metric for r in first.rows if r.a.signature.fields.get("emb")]
     if semantic:
-        maxlen = first.rows[[r.metric for r in first.rows].index(semantic[0])].a.signature.fields.get("maxlen")
-        if maxlen:
+        fields = first.rows[[r.metric for r in first.rows].index(semantic[0])].a.signature.fields
+        maxlen, trunc = fields.get("maxlen"), first.settings.get("embedding_truncation")
+        if fields.get("long"):
+            out.append(f"Embeddings read whole completions ({fields['long']}: windows of the model's {maxlen} word "
+                       "pieces, averaged).")
+        elif maxlen and trunc:
+            out.append(f"Embeddings read at most {maxlen} word pieces of each completion; longer completions (" +
+                       ", ".join(f"{lab} {v:.0%}" for lab, v in trunc.items()) + ") are embedded by their beginning"
+                       + (", and the sides differ: semantic differences mix content with length." if
+                          max(trunc.values()) - min(trunc.values()) > 0.10 else "."))
+        elif maxlen:
             out.append(f"Embeddings read at most {maxlen} word pieces of each completion; longer completions are "
                        "embedded by their beginning.")
         if first.cross_model:
@@ -81,6 +96,9 @@ def _caveats(result: Any, inputs: Mapping[str, dict[str, Any]]) -> list[str]:
     if len(ids) == len(metas) and len(ids) > 1:
         out.append("The compared models are different checkpoints; a difference is everything that differs between "
                    "them (family, size, data, alignment), not alignment alone, unless they share a base model.")
+    notes = first.settings.get("length_notes") or {}
+    for metric, per_side in notes.items():
+        out.append(f"{metric}: " + "; ".join(f"{lab}: {note}" for lab, note in per_side.items()) + ".")
     if any(c.missing and any(c.missing.values()) for c in comps):
         out.append("Some prompts were missing on one side and are left out (see comparison.json).")
     return out
