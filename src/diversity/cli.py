@@ -27,6 +27,7 @@ import warnings
 from typing import Any, Sequence
 
 from ._version import __version__
+from .cli_errors import check_device, check_out, device, for_cli, os_error
 
 
 @contextlib.contextmanager
@@ -72,6 +73,7 @@ def _embedder(args: argparse.Namespace, metrics: Sequence[Any]):
         return None
     from .embed import SentenceTransformerEmbedder
 
+    check_device(getattr(args, "device", "auto"))
     cache = False if getattr(args, "no_cache", False) else (getattr(args, "cache_dir", None) or True)
     return SentenceTransformerEmbedder(args.model, cache=cache, progress=False if args.quiet else None,
                                        backend=getattr(args, "embed_backend", "torch"),
@@ -213,6 +215,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     else:
         if len(args.files) < 2:
             raise ValueError("diversity report needs two or more sample files (or --from comparison.json).")
+        check_out(args.out)
         result, labels = _comparison(args)
         inputs = dict(zip(labels, args.files))
     folder = write_report(result, args.out, inputs=inputs, command=["diversity", *sys.argv[1:]],
@@ -311,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--embed-backend", choices=["torch", "onnx", "onnx-int8"], default="torch",
                        help="what runs the embedding model (default torch; onnx backends need the [onnx] extra and "
                        "are recorded as backend: in signatures)")
-        s.add_argument("--device", default="auto", help="torch device of the embedding model (default auto: a GPU "
+        s.add_argument("--device", default="auto", type=device, help="torch device of the embedding model (default auto: a GPU "
                        "when torch sees one; recorded as dev: when not the CPU)")
         s.add_argument("--cache-dir", default=None, help="embedding cache folder (default: $DIVERSITY_CACHE_DIR, "
                        "else ~/.cache/diversity)")
@@ -380,14 +383,19 @@ def _library_errors() -> tuple[type[BaseException], ...]:
     from .generation.config import EndpointError, ResumeError
     from .io import SampleFileError
 
-    # the library's own errors, and the standard ones its contract names (docs/errors.md)
+    # the library's own errors, the standard ones its contract names (docs/errors.md), and every
+    # operating-system error (a file that exists, a folder that cannot be written, a full disk)
     return (InvalidParameterError, SampleFileError, MemoryLimitError, ResumeError, EndpointError, ValueError,
-            TypeError, FileNotFoundError, PermissionError, IsADirectoryError, ImportError)
+            TypeError, OSError, ImportError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if os.environ.get("DIVERSITY_MEMORY_LIMIT"):
+            from .core.data import memory_limit
+
+            memory_limit()  # a bad setting is an error now, not when a metric first consults it
         return args.func(args)
     except KeyboardInterrupt:
         print("diversity: interrupted (embedding chunks already finished are kept in the cache)", file=sys.stderr)
@@ -396,8 +404,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except _library_errors() as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        print(f"diversity: error: {msg}", file=sys.stderr)
+        if isinstance(e, OSError) and not isinstance(e, (FileNotFoundError,)) or \
+                (isinstance(e, FileNotFoundError) and e.filename is not None):
+            msg = os_error(e)
+        else:
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"diversity: error: {for_cli(msg)}", file=sys.stderr)
         return 2
 
 

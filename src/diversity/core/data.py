@@ -169,18 +169,26 @@ def as_groups(samples: Any, *, name: str = "samples") -> Groups:
 
 def memory_limit() -> int:
     """Bytes one computation may allocate: ``$DIVERSITY_MEMORY_LIMIT`` (e.g.
-    ``8G``, ``512M`` or bytes), else half of the machine's physical memory."""
+    ``8G``, ``512M`` or bytes: a finite positive size), else half of the
+    machine's physical memory."""
     import os
 
     env = os.environ.get("DIVERSITY_MEMORY_LIMIT")
     if env:
         units = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-        text = env.strip().upper().rstrip("IB")
+        text = env.strip().upper()
+        text = text[:-2] + text[-1] if text.endswith("IB") else text  # 8GiB -> 8G
+        text = text[:-1] if text.endswith("B") and text[-2:-1] in units else text  # 8GB -> 8G
+        bad = InvalidParameterError(f"DIVERSITY_MEMORY_LIMIT must be a positive size such as 8G, 512M or a number of "
+                                    f"bytes, got {env!r}; set it so (export DIVERSITY_MEMORY_LIMIT=8G) or unset it "
+                                    "(default: half of the machine's memory).")
         try:
-            return int(float(text[:-1]) * units[text[-1]]) if text[-1:] in units else int(float(text))
+            number = float(text[:-1]) if text[-1:] in units else float(text)
         except (ValueError, IndexError):
-            raise InvalidParameterError(f"DIVERSITY_MEMORY_LIMIT must be a size such as 8G or 512M, got {env!r}.") \
-                from None
+            raise bad from None
+        if not math.isfinite(number) or number <= 0:
+            raise bad
+        return max(1, int(number * units.get(text[-1:], 1)))
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
