@@ -48,6 +48,10 @@ def test_position_profiles_draw_the_profile_where_enough_prompts_reach():
     assert list(line.get_xdata()) == [1, 2, 3]  # positions 4-6 rest on one prompt
     assert np.allclose(line.get_ydata(), r.details["profile"][:3])
     assert ax.get_legend().get_texts()[0].get_text() == f"base (BF {r.value:.2f})"
+    # beside it, the cumulative curve: the BF of positions 1..t
+    right = fig.axes[1]
+    assert np.allclose(right.get_lines()[0].get_ydata(), r.details["cumulative"][:3])
+    assert right.get_title() == "cumulative: BF of positions 1..t"
     _assert_inside(fig)
 
 

@@ -92,14 +92,19 @@ def plot_attribute_histograms(values: Mapping[str, Mapping[str, Sequence[str | N
 
 def plot_position_profiles(results: Mapping[str, Any], *, min_prompts: int = 1,
                            figsize: tuple[float, float] | None = None):
-    """Branching factor (or any result with ``details["profile"]``) by position, one line per model.
+    """Branching factor by position, one line per model: the per-position profile and, beside it, the
+    cumulative curve (where the results have one).
 
     Parameters
     ----------
     results : mapping model label -> result of :func:`diversity.branching_factor`
         ``details["profile"][t]`` is the mean over prompts of
-        :math:`\\exp(\\bar h_t)` at generated position t;
-        ``details["profile_prompts"][t]`` how many prompts reach t.
+        :math:`\\exp(\\bar h_t)` at generated position t (left panel);
+        ``details["cumulative"][t]`` the mean over prompts of
+        :math:`\\exp(c_t)`, the branching factor of the first t positions
+        (right panel, the authors' BF curve; its last point on a prompt is
+        that prompt's BF); ``details["profile_prompts"][t]`` how many
+        prompts reach t.
     min_prompts : int
         Positions reached by fewer prompts are not drawn (the tail rests on
         few prompts).
@@ -110,21 +115,28 @@ def plot_position_profiles(results: Mapping[str, Any], *, min_prompts: int = 1,
     """
     if not results:
         raise ValueError("plot_position_profiles needs at least one model")
+    cumulative = any(r.details.get("cumulative") for r in results.values())
     with _style():
-        fig = _figure(figsize or (_WIDTH, 2.4))
-        ax = fig.subplots()
+        fig = _figure(figsize or ((2 * _WIDTH if cumulative else _WIDTH), 2.4))
+        axes = np.atleast_1d(fig.subplots(1, 2 if cumulative else 1, sharey=cumulative))
         for i, (lab, r) in enumerate(results.items()):
-            prof = np.asarray(r.details.get("profile", []), dtype=float)
-            support = np.asarray(r.details.get("profile_prompts", [1] * len(prof)), dtype=float)
-            keep = support >= min_prompts
-            t = np.arange(1, len(prof) + 1)[keep]
-            ax.plot(t, prof[keep], color=MODEL_COLORS[i % len(MODEL_COLORS)],
-                    label=f"{lab} (BF {r.value:.2f})", marker="o", ms=1.8)
-        ax.set_xlabel("generated position t")
-        ax.set_ylabel("branching factor")
-        ax.set_ylim(bottom=1.0)
-        ax.grid(alpha=0.3, lw=0.5)
-        ax.legend(frameon=False, loc="best")
+            support = np.asarray(r.details.get("profile_prompts", [1] * len(r.details.get("profile", []))),
+                                 dtype=float)
+            color = MODEL_COLORS[i % len(MODEL_COLORS)]
+            for ax, key in zip(axes, ("profile", "cumulative")):
+                y = np.asarray(r.details.get(key, []), dtype=float)
+                keep = support[:len(y)] >= min_prompts
+                t = np.arange(1, len(y) + 1)[keep]
+                ax.plot(t, y[keep], color=color, label=f"{lab} (BF {r.value:.2f})", marker="o", ms=1.8)
+        axes[0].set_ylabel("branching factor")
+        titles = ("per position: exp(mean entropy at t)", "cumulative: BF of positions 1..t")
+        for ax, title in zip(axes, titles):
+            ax.set_xlabel("generated position t")
+            ax.set_ylim(bottom=1.0)
+            ax.grid(alpha=0.3, lw=0.5)
+            if cumulative:
+                ax.set_title(title, fontsize=7)
+        axes[0].legend(frameon=False, loc="best")
     return fig
 
 
