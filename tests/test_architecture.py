@@ -44,7 +44,7 @@ SPECS = {
     "values": ["attribute-entropy", "attribute-richness", "attribute-gini-simpson", "attribute-inverse-simpson",
                "attribute-hill?q=2"],
     "logprobs": ["token-entropy", "token-entropy?top_k=2", "branching-factor?top_k=2&min_samples=1",
-                 "branching-factor?min_samples=1&horizon=3"],
+                 "branching-factor?min_samples=1&horizon=3", "branching-factor-topk?top_k=2&min_samples=1"],
     "quality": ["effective-semantic-diversity?min_score=0.5", "effective-semantic-diversity?variant=classes"],
     # defined over the sequence of samples: order-dependent by definition, so not streamed in random order
     "ordered": ["novelty-utility", "novelty-utility?patience=0.5"],
