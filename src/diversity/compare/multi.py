@@ -88,8 +88,8 @@ class MultiComparison(Mapping):
                      f"{first.k_text} completions per prompt per model (equal within each prompt), length: "
                      f"{first.settings.get('length', 'full')}. Δ: paired difference over prompts ({level} bootstrap "
                      f"CIs in the per-model tables); p: {first.settings.get('test')} test, Holm-corrected over all "
-                     f"{first.settings.get('holm_family', self.holm_family)} diversity tests of every comparison"
-                     f"{rates}; * p<0.05, ** p<0.01, *** p<0.001.")
+                     f"{first.settings.get('holm_family', self.holm_family)} tests (the diversity metrics of every "
+                     f"comparison){rates}; * p<0.05, ** p<0.01, *** p<0.001.")
         lines += [x for x in first.statements() if not x.startswith(("Holm family", "Embeddings"))]
         if self.mean_tokens:
             lines.append("Mean tokens per completion: " + ", ".join(f"{m} {v:.1f}" for m, v in self.mean_tokens.items()
