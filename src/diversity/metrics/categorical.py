@@ -69,6 +69,10 @@ _COUNTRIES = {  # demonym: other spellings (country names, abbreviations)
 NATIONALITY_SYNONYMS: dict[str, str] = {alt: dem for dem, alts in _COUNTRIES.items() for alt in (dem,) + alts}
 
 
+#: Values that give no value (counted as unparsed under the gender and nationality rules).
+_NO_ANSWER = frozenset(("unknown", "not known", "not specified", "unspecified", "n a", "na", "none", "null"))
+
+
 def _text_rule(value: Any) -> str | None:
     v = unicodedata.normalize("NFKC", str(value))
     v = re.sub(r"\\[A-Za-z]+", " ", v)  # LaTeX commands (\textbf, \mathrm...)
@@ -88,12 +92,15 @@ def normalize_value(value: Any, rule: str) -> str | None:
     ``"gender"`` (``gender-v1``): the text rule, then :data:`GENDER_SYNONYMS`
     (``m``/``man``/``men`` -> ``male``, ``woman``/``women``/``f`` ->
     ``female``...); a value listing one category several times
-    (``"male, male"``) is that category; other values of two or more
-    characters are kept as written (``"transfemale"``), a single other letter
-    is ``None``. ``"nationality"`` (``nationality-v1``): the text rule, then
+    (``"male, male"``) is that category, and so is a value that starts with
+    a gender word of 3 letters or more (``"female fresh graduate"``); other
+    values of two or more characters are kept as written
+    (``"transfemale"``); a single other letter, digits and non-answers
+    (``"unknown"``, ``"not known"``, ``"n/a"``, ``"none"``) are ``None``. ``"nationality"`` (``nationality-v1``): the text rule, then
     :data:`NATIONALITY_SYNONYMS` (country names and abbreviations to the
     demonym: ``USA``, ``United States``, ``America`` -> ``american``); a gender
-    given as a nationality (``"Male"``) is ``None``; other values are kept.
+    given as a nationality (``"Male"``), digits and non-answers are ``None``;
+    other values are kept.
 
     Examples
     --------
@@ -115,9 +122,14 @@ def normalize_value(value: Any, rule: str) -> str | None:
         parts = {GENDER_SYNONYMS.get(p, p) for p in parts if p}
         if len(parts) == 1:
             v = next(iter(parts))
+        if v in _NO_ANSWER:
+            return None
+        first = v.split(" ")[0]
+        if v not in GENDER_SYNONYMS and len(first) >= 3 and first in GENDER_SYNONYMS:
+            v = first  # "female fresh graduate", "male und": the gender word the value starts with
         v = GENDER_SYNONYMS.get(v, v)
         return v if v in GENDER_SYNONYMS.values() or len(v) >= 2 else None
-    if v in GENDER_SYNONYMS or re.search(r"\d", v):
+    if v in GENDER_SYNONYMS or v in _NO_ANSWER or re.search(r"\d", v):
         return None
     return NATIONALITY_SYNONYMS.get(v, v)
 
