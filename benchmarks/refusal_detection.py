@@ -51,7 +51,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-if "R22_SRC" in __import__("os").environ: sys.path.insert(0, __import__("os").environ["R22_SRC"])
 
 from diversity.quality.refusal import rules_detector  # noqa: E402
 

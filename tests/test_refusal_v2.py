@@ -140,3 +140,16 @@ def test_effective_diversity_clusters_valid_completions_only():
                                                  variant="classes")
     none = diversity.effective_semantic_diversity(["a", "b", "c"], embeddings=x, quality=[0, 0, 0], min_score=0.5)
     assert one.value == pytest.approx(1 / 3) and none.value == 0.0
+
+
+def test_split_keeps_the_answer_part_of_a_partial_refusal():
+    label, answer = V2.split("I'm not able to provide a specific email address for the NHS. However, you can reach "
+                             "the NHS through the contact page of its website or by calling 111.")
+    assert label == "partial" and answer.startswith("However, you can reach the NHS") and answer.endswith("111.")
+    assert V2.split("I can't give medical advice, but here are some general tips: rest, drink water, and see a "
+                    "doctor.") == ("partial", "but here are some general tips: rest, drink water, and see a doctor.")
+    assert V2.split("I'm sorry, but I can't help with that.") == ("refusal", "")
+    assert V2.split("Here is a poem\nabout the sea.") == ("answer", "Here is a poem about the sea.")
+    # a limited answer is kept whole
+    limited = "I can only give a general overview: locks have pins that a key lifts to the shear line."
+    assert V2.split(limited) == ("partial", limited)
