@@ -93,7 +93,8 @@ def normalize_value(value: Any, rule: str) -> str | None:
     (``m``/``man``/``men`` -> ``male``, ``woman``/``women``/``f`` ->
     ``female``...); a value listing one category several times
     (``"male, male"``) is that category, and so is a value that starts with
-    a gender word of 3 letters or more (``"female fresh graduate"``); other
+    a gender word of 3 letters or more and names no other category
+    (``"female fresh graduate"``, not ``"female or male"``); other
     values of two or more characters are kept as written
     (``"transfemale"``); a single other letter, digits and non-answers
     (``"unknown"``, ``"not known"``, ``"n/a"``, ``"none"``) are ``None``. ``"nationality"`` (``nationality-v1``): the text rule, then
@@ -124,9 +125,10 @@ def normalize_value(value: Any, rule: str) -> str | None:
             v = next(iter(parts))
         if v in _NO_ANSWER:
             return None
-        first = v.split(" ")[0]
-        if v not in GENDER_SYNONYMS and len(first) >= 3 and first in GENDER_SYNONYMS:
-            v = first  # "female fresh graduate", "male und": the gender word the value starts with
+        words = v.split(" ")
+        named = {GENDER_SYNONYMS[w] for w in words if len(w) >= 3 and w in GENDER_SYNONYMS}
+        if v not in GENDER_SYNONYMS and len(words[0]) >= 3 and words[0] in GENDER_SYNONYMS and len(named) == 1:
+            v = words[0]  # "female fresh graduate", "male und": the one gender word the value starts with
         v = GENDER_SYNONYMS.get(v, v)
         return v if v in GENDER_SYNONYMS.values() or len(v) >= 2 else None
     if v in GENDER_SYNONYMS or v in _NO_ANSWER or re.search(r"\d", v):
