@@ -19,8 +19,8 @@ def test_no_extra_is_installed():
 
 
 def test_lexical_overlap_and_refusal_metrics_work():
-    res = diversity.score(SAMPLES, ["distinct-2", "ead-2", "ngram-entropy-2", "unique-fraction", "compression-ratio",
-                                    "mattr", "self-bleu", "homogenization"])
+    res = diversity.score(SAMPLES, ["distinct-2", "ead-2?vocab_size=32000", "ngram-entropy-2", "unique-fraction", "compression-ratio",
+                                    "mattr", "self-bleu", "homogenization-rouge-l"])
     assert all(0 <= r.value for r in res.values())
     assert diversity.refusal_rate({"p": ["I can't help with that.", "Sure: here it is."]}).value == 0.5
     gated = diversity.score(SAMPLES, ["distinct-2"], gate="no-refusal")

@@ -27,7 +27,7 @@ def test_bundled_data_ships_in_the_wheel():
 
 def test_lexical_and_overlap():
     res = diversity.score(BASE, ["distinct-2", "ead-2?vocab_size=32000", "ngram-entropy-2", "unique-fraction",
-                                 "compression-ratio", "mattr", "self-bleu", "homogenization"])
+                                 "compression-ratio", "mattr", "self-bleu", "homogenization-rouge-l"])
     assert res["distinct-2"].value == diversity.distinct_n(BASE, n=2).value
     assert 0 < res["self-bleu"].value < 1 and res["distinct-2"].ci.low <= res["distinct-2"].value
 
@@ -35,7 +35,7 @@ def test_lexical_and_overlap():
 def test_semantic_with_the_bundled_model():
     res = diversity.score(BASE, ["vendi", "mean-pairwise-distance", "semantic-clusters"])
     assert 1 <= res["vendi"].value <= 8
-    assert "emb:all-MiniLM-L6-v2" in res["vendi"].signature
+    assert "emb:sentence-transformers/all-MiniLM-L6-v2@" in res["vendi"].signature
     assert 0 < res["mean-pairwise-distance"].value < 1
 
 
@@ -93,11 +93,17 @@ def test_sampling_with_a_tiny_model(tmp_path):
     assert len(rows) == 3
 
 
-def test_distributed_on_a_one_worker_cluster():
+def test_distributed_on_a_one_worker_cluster(tmp_path):
+    import dask.dataframe as dd
+    import pandas as pd
     from dask.distributed import Client, LocalCluster
 
+    df = pd.DataFrame([{"prompt": p, "completion": c} for p, cs in BASE.items() for c in cs])
+    df.to_parquet(tmp_path / "base.parquet")
     with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster):
-        res = diversity.score_dask(BASE, ["distinct-2", "self-bleu"])
+        res = diversity.score_dask(dd.from_pandas(df, npartitions=3), ["distinct-2", "self-bleu"])
+        from_file = diversity.score_dask(str(tmp_path / "base.parquet"), ["distinct-2"])
+    assert from_file["distinct-2"].value == res["distinct-2"].value
     assert res["distinct-2"].value == pytest.approx(diversity.distinct_n(BASE, n=2).value, abs=1e-12)
 
 
