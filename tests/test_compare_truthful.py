@@ -328,6 +328,17 @@ def test_cli_with_three_files_honours_gate(tmp_path):
     assert all(c["gated"] and "|gate:reward>=6|" in c["gated"]["signature"] for c in got["comparisons"])
 
 
+def test_gate_specs_round_trip_into_signatures():
+    q = {lab: {p: [0.1234567 + 0.1 * (j % 2) for j in range(5)] for p in side} for lab, side in
+         (("base", BASE), ("aligned", CHAT))}
+    c = quiet(diversity.compare, BASE, CHAT, ["distinct-1"], gate="reward>=0.1234567", quality=q)
+    assert "|gate:reward>=0.1234567|" in c.gated["distinct-1"].a.signature
+    assert "pass-rate?gate=reward>=0.1234567" in [r.metric for r in c.gated.rows]
+    from diversity.quality.gates import parse_gate
+
+    assert parse_gate(c.gated["distinct-1"].a.signature.fields["gate"]).value == 0.1234567
+
+
 def test_normalize_floor_keyword_and_gate_with_a_bar():
     e = {"p": np.eye(3), "q": np.array([[1.0, 0, 0], [1, 1, 0], [0, 0, 1]])}
     kw = diversity.mean_pairwise_distance(embeddings=e, normalize="floor")

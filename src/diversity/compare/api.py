@@ -277,7 +277,7 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None,
         gated, _ = _analysed(g, g.mean_tokens(options.tokenizer, options.lowercase), what="compare (gated)",
                              pass_rates=True, **kw)
         changes["gated"] = gated
-        changes["gate_note"] = gate_note(c, gated, design.gate.spec, alpha)
+        changes["gate_note"] = gate_note(c, gated, g.gate, alpha)
     return c.with_rows(c.rows, **changes)
 
 

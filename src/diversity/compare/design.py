@@ -281,6 +281,23 @@ def _announce(what: str, dropped: Mapping[str, Any], n_prompts: int) -> None:
              "Comparison.settings['dropped'].", UserWarning)
 
 
+def gate_spec(gate: Any, func: str) -> str:
+    """The gate as signatures record it: a spec that reads back as the same gate (a threshold is
+    written with every digit it was given), never holding ``|`` (which separates signature fields)."""
+    from ..quality.gates import Threshold, parse_gate
+
+    spec = gate.spec
+    if isinstance(gate, Threshold) and getattr(gate, "scorer", None) is None:
+        again = parse_gate(spec)
+        if not (isinstance(again, Threshold) and again.value == gate.value):
+            spec = f"{gate.name}{gate.op}{float(gate.value)!r}"
+    if "|" in spec:
+        raise InvalidParameterError(f"The 'gate' parameter of {func} cannot hold '|' (it separates signature "
+                                    f"fields). Got {spec!r} instead; gate on one value, or give quality= a boolean "
+                                    "column and gate on it.")
+    return spec
+
+
 def build_design(models: Mapping[str, Any], *, k: int | None, mode: str, n: int | None, options: Any, func: str,
                  quality: Any = None, gate: Any = None) -> Design:
     """Pair the prompts, read every per-completion column once on the full completions, and choose the
@@ -314,10 +331,7 @@ def build_design(models: Mapping[str, Any], *, k: int | None, mode: str, n: int 
         empty = next(p for p in common if any(len(m[p]) == 0 for m in maps.values()))
         raise ValueError(f"{func}: prompt {empty!r} has no completion on some side; remove it or give completions.")
     gate = parse_gate(gate)
-    if gate is not None and "|" in gate.spec:
-        raise InvalidParameterError(f"The 'gate' parameter of {func} cannot hold '|' (it separates signature "
-                                    f"fields). Got {gate.spec!r} instead; gate on one value, or give quality= a "
-                                    "boolean column and gate on it.")
+    spec = gate_spec(gate, func) if gate is not None else None
     q = _resolve_quality(quality, maps, common, func)
     detector = getattr(gate, "detector", None) if isinstance(gate, NoRefusal) else None
     refusals = CachedLabels(detector)
@@ -354,15 +368,15 @@ def build_design(models: Mapping[str, Any], *, k: int | None, mode: str, n: int 
         equalised = {lab: gdropped["completions"][lab] - gdropped["failed_gate"][lab] for lab in labels}
         gdropped["equal_k"] = equalised
         if not kept_prompts:
-            raise ValueError(f"{func}: with the gate {gate.spec!r} no prompt keeps a completion on every side; "
+            raise ValueError(f"{func}: with the gate {spec!r} no prompt keeps a completion on every side; "
                              "nothing is left to compare.")
-        _announce(f"equal k after the gate {gate.spec!r} (beyond the completions that fail it)",
+        _announce(f"equal k after the gate {spec!r} (beyond the completions that fail it)",
                   {"prompts": gdropped["prompts"], "completions": equalised, "given": given_counts}, len(common))
         gated = _table("gated", maps, q, kept_prompts, {lab: {p: gpicks[lab][p] for p in kept_prompts}
                                                         for lab in labels},
                        {p: gks[p] for p in kept_prompts}, gsub,
                        "per prompt, the number of completions that pass on the side that kept fewest", seed,
-                       gate.spec, options.tokenizer, mode, n, gdropped)
+                       spec, options.tokenizer, mode, n, gdropped)
     return Design(labels=labels, prompts=tuple(common), missing=missing, given=maps, quality=q, refusals=refusals,
                   gate=gate, passed=passed, all=table_all, gated=gated)
 

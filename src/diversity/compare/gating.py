@@ -30,9 +30,10 @@ def pass_rate_result(design: Design, lab: str, options: Options) -> DiversityRes
     ordered = values[canonical_order(keys)]
     ci = bootstrap_mean_ci(ordered, level=b.confidence_level, n_resamples=b.n_resamples, method=b.method,
                            seed=b.seed) if len(values) >= 2 else None
-    spec = f"pass-rate?gate={design.gate.spec}"
+    gate = design.gated.gate if design.gated is not None else design.gate.spec
+    spec = f"pass-rate?gate={gate}"
     lo, hi = min(sizes), max(sizes)
-    fields = [("gate", design.gate.spec), ("len", "full"), ("agg", "per-prompt-mean"),
+    fields = [("gate", gate), ("len", "full"), ("agg", "per-prompt-mean"),
               ("k", str(lo) if lo == hi else f"{lo}-{hi}")] + ([("ci", b.field()), ("seed", b.seed)] if ci else [])
     return DiversityResult(metric=spec, value=float(values.mean()) if len(values) else float("nan"),
                            higher_is_more_diverse=True, signature=Signature.build(spec, fields, __version__),
