@@ -414,3 +414,18 @@ def test_latex_table_compiles(tmp_path, n):
     out = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, [line for line in out.stdout.splitlines() if line.startswith("!")]
+
+
+def test_score_table_latex_compiles(tmp_path):
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed (Debian: apt-get install texlive-latex-base "
+                    "texlive-latex-recommended)")
+    from diversity.report.tables import score_table
+
+    res = quiet(diversity.score, BASE, ["distinct-1", "ead-2?vocab_size=32000", "ngram-entropy-2"])
+    doc = ("\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n" + score_table(res, "latex")
+           + "\n\\end{document}\n")
+    (tmp_path / "s.tex").write_text(doc)
+    out = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "s.tex"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, [line for line in out.stdout.splitlines() if line.startswith("!")]

@@ -158,7 +158,7 @@ def significance_floor(rows: Sequence[Mapping[str, Any]], test: str, permutation
     out = {"min_p": p_min, "min_p_holm": p_holm, "min_p_prompts": n}
     if p_holm >= alpha:
         note = (f"with {n} prompts the smallest attainable p is {p_min:.3g} ({_test_name(test, permutations, n)}), "
-                f"{p_holm:.3g} after Holm over {family_size} tests: no difference can reach p < {alpha:g}")
+                f"{p_holm:.3g} after Holm over {family_size} test{'s' if family_size != 1 else ''}: no difference can reach p < {alpha:g}")
         out["min_p_note"] = note
         if announce:
             warn(f"{what}: {note}. Compare more prompts (or fewer metrics).", UnreachableSignificanceWarning)

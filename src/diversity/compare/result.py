@@ -191,7 +191,8 @@ class Comparison:
             out.append(f"No significance is attainable: {s['min_p_note']}.")
         elif s.get("min_p") is not None:
             out.append(f"Smallest attainable p with {s.get('min_p_prompts')} prompts: {s['min_p']:.3g} "
-                       f"({s['min_p_holm']:.3g} after Holm over {s.get('holm_family')} tests).")
+                       f"({s['min_p_holm']:.3g} after Holm over {s.get('holm_family')} "
+                       f"test{'s' if s.get('holm_family') != 1 else ''}).")
         trunc = s.get("embedding_truncation")
         if trunc:
             out.append("Embeddings read the first " + str(s.get("embedding_maxlen", "?")) + " word pieces: "

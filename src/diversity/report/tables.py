@@ -49,10 +49,12 @@ def score_table(results: Mapping[str, Any], fmt: str, title: str | None = None) 
                        f"`{row['signature'].replace('|', chr(92) + '|')}` |")
         return "\n".join(out)
     if fmt == "latex":
+        from ..compare.tables import latex_escape
+
         out = ["\\begin{tabular}{lrrl}", "\\toprule", f"Metric & Value & {level_tex} CI & More diverse \\\\", "\\midrule"]
         for row in rows:
             ci = f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]" if row["ci_low"] is not None else ""
-            out.append(f"{row['metric']} & {_fmt(row['value'])} & {ci} & {row['more_diverse']} \\\\")
+            out.append(f"{latex_escape(row['metric'])} & {_fmt(row['value'])} & {ci} & {row['more_diverse']} \\\\")
         out += ["\\bottomrule", "\\end{tabular}"]
         return "\n".join(out)
     lines = [title] if title else []
