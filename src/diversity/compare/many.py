@@ -123,7 +123,7 @@ def _many(table: Table, mean_tok: Mapping[str, float], objs: Sequence[Metric], d
         local = {name: [i - start for i in idx if start <= i < start + len(rows)] for name, idx in fam.items()}
         start += len(rows)
         settings = _table_settings(design, table, mean_tok, pair, {
-            **_truncation(store, table, pair, f"compare_many ({pair[1]} vs {pair[0]})", announce=False),
+            **_truncation(store, table, pair, f"compare_many ({pair[1]} vs {pair[0]})"),
             "length_notes": {m: {lab: v for lab, v in per.items() if lab in pair} for m, per in notes.items()}})
         if table.gate is not None:
             settings["gate"] = table.gate
