@@ -70,7 +70,9 @@ KEYS: dict[str, str] = {
     "count": "what a refusal rate counts: `refusal`, or `refusal+partial`",
     "valid": "what makes an output count for effective diversity: `score>=<t>` or `no-refusal`",
     "cluster": "which completions effective diversity clusters into semantic classes (`valid`: the valid ones only)",
-    "eq": "equivalence of two outputs: `cos<<t>` (cosine distance below t), with NoveltyBench's short-answer rule",
+    "eq": "equivalence of two outputs: `cos<<t>` (cosine distance below t), `user:<function>` (a function given), "
+          "or `given` (the partitions given)",
+    "short": "NoveltyBench's short-answer rule: applies to answers of at most this many words (`off`: not applied)",
     "patience": "NoveltyBench's patience p (weight p^(i-1) of the i-th sample)",
     "order": "the order a sequence metric reads completions in (`given`: as listed, i.e. as sampled)",
     "len": "length control applied before scoring: `full`, `trunc<n>` (first n tokens) or `match` (per prompt)",

@@ -14,7 +14,7 @@ fine-tuned DeBERTa classifier instead; ours is recorded as ``eq:cos<t>``.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from ..core.errors import InvalidParameterError
 from ..core.evaluate import evaluate
 from ..core.metric import Computed
 from ..core.options import Options, with_options
-from ..core.params import Choice, Optional, Param, Real
+from ..core.params import Choice, Int, Optional, Param, Real
 from ..core.registry import register
 from ..core.result import DiversityResult
 from ..quality.refusal import DEFAULT_DETECTOR, classify_refusals
@@ -37,24 +37,34 @@ _THRESHOLD = Param("threshold", Real(0.0, 2.0, low_open=True), 0.25, "Cosine dis
                    "are one semantic class.")
 
 
-def _short_equivalent(a: str, b: str) -> bool | None:
-    """NoveltyBench's rule for answers of at most 5 words (None when it does not apply)."""
-    wa, wb = a.lower().split(), b.lower().split()
+def _short_equivalent(a: str, b: str, max_words: int = 5) -> bool | None:
+    """NoveltyBench's rule for answers of at most ``max_words`` words (None when it does not apply, or
+    when ``max_words`` is 0: the rule is off): equivalent when they share at least half of the longer
+    answer's distinct lowercased words."""
+    wa, wb = a.strip().lower().split(), b.strip().lower().split()
     longest = max(len(wa), len(wb))
-    if longest > 5:
+    if longest > max_words:
         return None
     return 2 * len(set(wa) & set(wb)) >= longest
 
 
-def greedy_classes(texts: list[str], unit: np.ndarray, threshold: float) -> list[int]:
+def greedy_classes(texts: list[str], unit: np.ndarray | None, threshold: float, *, short_words: int = 5,
+                   equivalent: Callable[[str, str], bool] | None = None) -> list[int]:
     """NoveltyBench's partition: in generation order, each completion joins the first class whose
-    first member it is equivalent to, else starts a new class."""
+    first member it is equivalent to, else starts a new class. Equivalence: the short-answer rule
+    (answers of at most ``short_words`` words; 0: off), else ``equivalent(first_member, text)`` when
+    given, else cosine distance of the unit embeddings below ``threshold``."""
     firsts: list[int] = []
     labels = []
     for j, t in enumerate(texts):
         for c, i in enumerate(firsts):
-            short = _short_equivalent(texts[i], t)
-            same = short if short is not None else (1.0 - float(unit[i] @ unit[j])) < threshold
+            short = _short_equivalent(texts[i], t, short_words)
+            if short is not None:
+                same = short
+            elif equivalent is not None:
+                same = _as_bool(equivalent(texts[i], t))
+            else:
+                same = (1.0 - float(unit[i] @ unit[j])) < threshold
             if same:
                 labels.append(c)
                 break
@@ -62,6 +72,55 @@ def greedy_classes(texts: list[str], unit: np.ndarray, threshold: float) -> list
             firsts.append(j)
             labels.append(len(firsts) - 1)
     return labels
+
+
+def _as_bool(value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(f"The 'equivalence' function of novelty_utility must return a bool. Got "
+                                    f"{value!r} instead.")
+    return bool(value)
+
+
+class _Function:  # constraint: None or a function (a, b) -> bool
+    def accepts(self, value: Any) -> bool:
+        return value is None or callable(value)
+
+    def describe(self) -> str:
+        return "None or a function (first_member: str, text: str) -> bool"
+
+    def normalize(self, value: Any) -> Any:
+        return value
+
+    def format(self, value: Any) -> str:
+        return f"user:{getattr(value, '__qualname__', type(value).__name__)}"
+
+    def parse(self, text: str) -> Any:
+        return text  # not callable: refused with the uniform message (a function cannot be given in a spec)
+
+
+class _Partitions:  # constraint: None, one sequence of class labels, or a mapping prompt -> labels
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return True
+        seqs = value.values() if isinstance(value, Mapping) else [value]
+        return all(isinstance(s, Sequence) and not isinstance(s, str) and
+                   all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in s) for s in seqs)
+
+    def describe(self) -> str:
+        return "None, a list of class labels (ints), or a mapping prompt -> list of class labels"
+
+    def normalize(self, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, Mapping):
+            return {k: tuple(int(x) for x in v) for k, v in value.items()}
+        return tuple(int(x) for x in value)
+
+    def format(self, value: Any) -> str:
+        return "given"
+
+    def parse(self, text: str) -> Any:
+        return text
 
 
 @register
@@ -112,14 +171,47 @@ class NoveltyUtility(VectorMetric):
     """NoveltyBench's patience-weighted utility of distinct answers; see :func:`novelty_utility`."""
 
     name, func = "novelty-utility", "novelty_utility"
-    order_dependent = True  # patience weights the i-th sample by p^(i-1)
     params = (Param("patience", Real(0.0, 1.0, low_open=True), 0.8, "Weight p^(i-1) of the i-th completion."),
-              _THRESHOLD)
+              _THRESHOLD,
+              Param("short_words", Int(0, None), 5, "NoveltyBench's short-answer rule applies to answers of at "
+                    "most this many words (0: off); recorded as ``short:``."),
+              Param("equivalence", _Function(), None, "A function (first_member, text) -> bool deciding "
+                    "equivalence instead of embeddings; recorded as ``eq:user:<name>``."),
+              Param("partitions", _Partitions(), None, "Class labels given per completion (e.g. NoveltyBench's "
+                    "shipped partitions), per prompt; recorded as ``eq:given``."))
     references = ("zhang2025noveltybench",)
     order_dependent = True  # defined over the sequence of samples
 
+    def validate(self) -> None:
+        if self.equivalence is not None and self.partitions is not None:
+            raise InvalidParameterError("novelty_utility takes an 'equivalence' function or 'partitions', not both.")
+        if self.equivalence is not None or self.partitions is not None:
+            self.input = "texts"  # no embeddings needed  # type: ignore[misc]
+
     def fields(self, ctx: Any) -> list[tuple[str, Any]]:
-        return [("patience", f"{self.patience:g}"), ("eq", f"cos<{self.threshold:g}"), ("order", "given")]
+        if self.partitions is not None:
+            eq: list[tuple[str, Any]] = [("eq", "given")]
+        else:
+            what = _Function().format(self.equivalence) if self.equivalence is not None else f"cos<{self.threshold:g}"
+            eq = [("eq", what), ("short", str(self.short_words) if self.short_words else "off")]
+        return [("patience", f"{self.patience:g}"), *eq, ("order", "given")]
+
+    def _given(self, corpus: Corpus, g: int, n: int) -> tuple[int, ...]:
+        parts = self.partitions
+        if isinstance(parts, Mapping):
+            key = corpus.keys[g]
+            if key not in parts:
+                raise InvalidParameterError(f"The 'partitions' of novelty_utility have no entry for prompt {key!r}.")
+            labels = parts[key]
+        elif corpus.n_groups == 1:
+            labels = parts
+        else:
+            raise InvalidParameterError("The 'partitions' of novelty_utility must be a mapping prompt -> labels "
+                                        f"when there are several prompts ({corpus.n_groups}).")
+        if len(labels) != n:
+            raise InvalidParameterError(f"The 'partitions' of novelty_utility have {len(labels)} labels for prompt "
+                                        f"{corpus.keys[g]!r}, which has {n} non-blank completions.")
+        return labels
 
     def compute(self, corpus: Corpus) -> Computed:
         if corpus.scores is None:
@@ -129,7 +221,12 @@ class NoveltyUtility(VectorMetric):
         for g in range(corpus.n_groups):
             sl = corpus.group_slice(g)
             texts, scores = corpus.texts[sl], corpus.scores[sl]
-            labels = greedy_classes(texts, corpus.unit_embeddings[sl], self.threshold)
+            if self.partitions is not None:
+                labels = self._given(corpus, g, len(texts))
+            else:
+                unit = corpus.unit_embeddings[sl] if self.equivalence is None else None
+                labels = greedy_classes(texts, unit, self.threshold, short_words=self.short_words,
+                                        equivalent=self.equivalence)
             seen: set[int] = set()
             gains = []
             for lab, s in zip(labels, scores):
@@ -224,7 +321,9 @@ def effective_semantic_diversity(samples: Any = None, *, quality: Any = None, em
 
 @with_options("aggregate", "ci")
 def novelty_utility(samples: Any = None, quality: Any = None, *, embeddings: Any = None, embedder: Any = None,
-                    patience: float = 0.8, threshold: float = 0.25, options: Options) -> DiversityResult:
+                    patience: float = 0.8, threshold: float = 0.25, short_words: int = 5,
+                    equivalence: Callable[[str, str], bool] | None = None, partitions: Any = None,
+                    options: Options) -> DiversityResult:
     r"""NoveltyBench's utility: quality of the distinct answers among k samples, patience-weighted.
 
     The k completions of a prompt, in the order given (the order they were
@@ -246,8 +345,26 @@ def novelty_utility(samples: Any = None, quality: Any = None, *, embeddings: Any
     signature), and blank completions are left out of the sequence.
     NoveltyBench's equivalence is a DeBERTa classifier (threshold 0.102, each
     answer truncated to 128 tokens, the prompt not shown) with a unigram rule
-    for answers of at most 5 words; ours is embedding distance below
-    ``threshold`` with the same short-answer rule (``eq:``).
+    for answers of at most 5 words (equivalent when they share at least half
+    of the longer answer's distinct words). Ours, by default, is embedding
+    distance below ``threshold`` with the same short-answer rule (``eq:``,
+    ``short:``). Three ways to change it:
+
+    - ``short_words``: the short-answer rule applies to answers of at most
+      this many words; 0 turns it off (NoveltyBench's shipped partitions do
+      not always follow it);
+    - ``equivalence``: a function ``(first_member, text) -> bool`` used
+      instead of embeddings (after the short-answer rule, as NoveltyBench
+      applies it before its classifier), e.g. a wrapper around NoveltyBench's
+      DeBERTa classifier loaded from a local folder; recorded as
+      ``eq:user:<function name>``: give it a name that says what it is;
+    - ``partitions``: the class labels themselves, one per non-blank
+      completion, per prompt (a mapping, or one list for one prompt), e.g.
+      the ``partition`` column of NoveltyBench's ``scores.jsonl``; then no
+      equivalence is computed and NoveltyBench's utilities are reproduced
+      from its ``generation_scores`` (``eq:given``).
+
+    With ``equivalence`` or ``partitions`` no embeddings are needed.
 
     Higher is better (more distinct, better answers); range [0, max score].
 
@@ -260,6 +377,9 @@ def novelty_utility(samples: Any = None, quality: Any = None, *, embeddings: Any
         As in :func:`~diversity.mean_pairwise_distance`.
     patience : float in (0, 1], default 0.8
     threshold : float, default 0.25
+    short_words : int >= 0, default 5
+    equivalence : callable or None
+    partitions : mapping prompt -> list of int, list of int, or None
     <<SHARED>>
 
     Returns
@@ -278,6 +398,9 @@ def novelty_utility(samples: Any = None, quality: Any = None, *, embeddings: Any
     >>> x = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])  # the second repeats the first
     >>> round(novelty_utility(["one", "one again", "two"], [10, 10, 6], embeddings=x).value, 4)  # (10 + 0.64*6) / 2.44
     5.6721
+    >>> novelty_utility(["one", "one again", "two"], [10, 10, 6], partitions=[0, 0, 1]).details["distinct"]
+    (2,)
     """
-    metric = NoveltyUtility(patience=patience, threshold=threshold)
+    metric = NoveltyUtility(patience=patience, threshold=threshold, short_words=short_words, equivalence=equivalence,
+                            partitions=partitions)
     return evaluate([metric], options, samples=samples, embeddings=embeddings, embedder=embedder, quality=quality)[0]
