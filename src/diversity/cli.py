@@ -75,6 +75,13 @@ def _embedder(args: argparse.Namespace, metrics: Sequence[Any]):
 
     check_device(getattr(args, "device", "auto"))
     cache = False if getattr(args, "no_cache", False) else (getattr(args, "cache_dir", None) or True)
+    if getattr(args, "embed_endpoint", None):
+        if not args.embed_model:
+            raise ValueError("--embed-endpoint needs --embed-model (the served model's name).")
+        from .embed.openai import OpenAIEmbedder
+
+        return OpenAIEmbedder(args.embed_endpoint, args.embed_model, cache=cache, batch_size=args.embed_batch_size,
+                              concurrency=args.embed_concurrency)
     return SentenceTransformerEmbedder(args.model, cache=cache, progress=False if args.quiet else None,
                                        backend=getattr(args, "embed_backend", "torch"),
                                        device=getattr(args, "device", "auto"))
@@ -316,6 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "are recorded as backend: in signatures)")
         s.add_argument("--device", default="auto", type=device, help="torch device of the embedding model (default auto: a GPU "
                        "when torch sees one; recorded as dev: when not the CPU)")
+        s.add_argument("--embed-endpoint", default=None, metavar="URL", help="embed through an OpenAI-compatible "
+                       "embeddings server instead (e.g. http://127.0.0.1:8080/v1; recorded as emb:openai:<model>@<dim>)")
+        s.add_argument("--embed-model", default=None, help="model name sent to --embed-endpoint")
+        s.add_argument("--embed-batch-size", type=int, default=64, help="texts per request to --embed-endpoint")
+        s.add_argument("--embed-concurrency", type=int, default=4, help="requests in flight to --embed-endpoint")
         s.add_argument("--cache-dir", default=None, help="embedding cache folder (default: $DIVERSITY_CACHE_DIR, "
                        "else ~/.cache/diversity)")
         s.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
