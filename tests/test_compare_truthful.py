@@ -287,6 +287,20 @@ def test_a_new_metric_class_is_read_from_its_declarations():
     assert "|adj:holm-1|" in c.signature
 
 
+def test_rates_are_computed_once_for_the_full_and_the_length_matched_table():
+    calls = []
+
+    class Counted(_ShareOfLongAnswers):
+        def compute(self, corpus):
+            calls.append(corpus.n_groups)
+            return super().compute(corpus)
+
+    long = {p: [t + " and then it went on and on for a long while after that" for t in ts] for p, ts in BASE.items()}
+    c = quiet(diversity.compare, BASE, long, ["distinct-1", Counted()])
+    assert c.length_matched is not None and len(calls) == 2  # one evaluation per side, shared by both tables
+    assert c.length_matched["test-share-long"].b.value == c["test-share-long"].b.value == 1.0
+
+
 def test_mattr_is_not_recommended_as_length_robust_and_reports_its_window_share():
     long = {p: [t + " and then it went on and on for a long while after that" for t in ts] for p, ts in BASE.items()}
     with pytest.warns(diversity.LengthMismatchWarning) as w:

@@ -263,7 +263,7 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None,
     n_div = sum(m.is_diversity for m in objs)
     permutations = permutations or auto_resamples(max(n_div, 1), minimum=b.n_resamples)
     kw = dict(objs=objs, design=design, labels=(la, lb), test=test, permutations=permutations, alpha=alpha,
-              options=options, store=store)
+              options=options, store=store, rates_cache={})
     c, vectors = _analysed(main, mean_tok, what="compare", **kw)
     changes: dict[str, Any] = {"length_warning": warned}
     if matched is not None:
@@ -283,9 +283,10 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None,
 
 def _analysed(table: Table, mean_tok: Mapping[str, float], *, objs: Sequence[Metric], design: Design,
               labels: tuple[str, str], test: str, permutations: int, alpha: float, options: Options,
-              store: EmbeddingStore | None, what: str, pass_rates: bool = False) -> tuple[Comparison, dict | None]:
+              store: EmbeddingStore | None, what: str, pass_rates: bool = False,
+              rates_cache: dict | None = None) -> tuple[Comparison, dict | None]:
     """Score one table (one pass per side) and analyse it (one Holm family of diversity metrics)."""
-    results = score_table(table, objs, options, store)
+    results = score_table(table, objs, options, store, rates_cache)
     if pass_rates:
         for lab in labels:
             pr = pass_rate_result(design, lab, options)

@@ -91,10 +91,12 @@ def _side(table: Table, lab: str, texts: Mapping[Hashable, list[str]], objs: Seq
                     embedding_fields=store.fields() if vectors is not None else None)
 
 
-def score_table(table: Table, objs: Sequence[Metric], options: Options,
-                store: EmbeddingStore | None) -> dict[str, dict[str, DiversityResult]]:
+def score_table(table: Table, objs: Sequence[Metric], options: Options, store: EmbeddingStore | None,
+                rates_cache: dict | None = None) -> dict[str, dict[str, DiversityResult]]:
     """Per side, every metric's per-prompt result on the table: diversity metrics on the texts after
-    length control, rates on the full completions (one :func:`evaluate` call each)."""
+    length control, rates on the full completions (one :func:`evaluate` call each). ``rates_cache``
+    shares rate results between tables that keep the same completions (the full-length and
+    length-matched tables), so a rate is computed once."""
     opts = options.but(aggregate="per-prompt", func="compare")
     diversity = [m for m in objs if m.is_diversity]
     rates = [m for m in objs if not m.is_diversity]
@@ -105,8 +107,13 @@ def score_table(table: Table, objs: Sequence[Metric], options: Options,
             res.update(zip([m.spec for m in diversity],
                            _side(table, lab, table.texts[lab], diversity, opts, store, table.context())))
         if rates:
-            res.update(zip([m.spec for m in rates],
-                           _side(table, lab, table.full[lab], rates, opts, store, table.context(length=False))))
+            key = (lab, table.gate, tuple((p, table.picks[lab][p]) for p in table.prompts))
+            if rates_cache is None or key not in rates_cache:
+                got = dict(zip([m.spec for m in rates],
+                               _side(table, lab, table.full[lab], rates, opts, store, table.context(length=False))))
+                if rates_cache is not None:
+                    rates_cache[key] = got
+            res.update(got if rates_cache is None else rates_cache[key])
         out[lab] = {m.spec: res[m.spec] for m in objs}
     return out
 
