@@ -184,7 +184,11 @@ class ScoredRulesDetector:
         return tuple(f["name"] for f in self.rules["features"])
 
     def _compiled(self) -> dict[str, Any]:
-        return _compile_v2(json.dumps(self.rules, sort_keys=True))
+        c = self.__dict__.get("_compiled_rules")
+        if c is None:  # compiled once per detector (the rules are not meant to change after loading)
+            c = _compile_v2(json.dumps(self.rules, sort_keys=True))
+            object.__setattr__(self, "_compiled_rules", c)
+        return c
 
     def features(self, text: str) -> np.ndarray:
         """The feature vector of ``text`` (in :attr:`feature_names` order)."""
@@ -203,8 +207,10 @@ class ScoredRulesDetector:
                 x[i] = float(n_words < cap)
                 continue
             targets = [t[0] for t in sentences] if scope == "head" else [first if scope == "first" else opening]
-            hits = sum(1 for t in targets for p in patterns for _ in p.finditer(t))
-            x[i] = min(hits, cap) / cap
+            if cap == 1:  # only whether one pattern matches
+                x[i] = float(any(p.search(t) for t in targets for p in patterns))
+            else:
+                x[i] = min(sum(1 for t in targets for p in patterns for _ in p.finditer(t)), cap) / cap
         return x, sentences, flat, n_words
 
     def probability(self, text: str) -> float:
