@@ -114,3 +114,13 @@ def test_embedding_backend_and_device_options(tmp_path, cli):
     assert "|backend:onnx|" in out.stdout and json.loads(out.stdout)
     bad = cli("score", str(f), "--metrics", "vendi", "--embed-backend", "tf")
     assert bad.returncode == 2 and "--embed-backend" in bad.stderr
+
+
+def test_long_text_option_reaches_the_signature(tmp_path, cli):
+    pytest.importorskip("sentence_transformers")
+    p = write_model(tmp_path / "s.jsonl", ["a", "b"], lambda q: [f"{q} " + "word " * 400, f"{q} short answer"])
+    out = cli("score", p, "--metrics", "vendi", "--long-text", "windows", "--no-ci", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert "|long:windows" in json.loads(out.stdout)["vendi"]["signature"]
+    bad = cli("score", p, "--metrics", "vendi", "--long-text", "chunks")
+    assert bad.returncode == 2 and "--long-text" in bad.stderr

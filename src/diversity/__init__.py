@@ -12,8 +12,8 @@ The public API is flat (``diversity.distinct_n``, ``diversity.score``,
 """
 
 from ._version import __version__
-from .compare import (Comparison, LengthMismatchWarning, MetricComparison, MultiComparison, compare, compare_many,
-                      compare_results)
+from .compare import (Comparison, EmbeddingTruncationWarning, LengthMismatchWarning, MetricComparison,
+                      MultiComparison, UnreachableSignificanceWarning, compare, compare_many, compare_results)
 from .core.errors import InvalidParameterError, MemoryLimitError, UndefinedMetricWarning
 from .core.evaluate import Accumulator, score
 from .core.metric import Metric
@@ -38,6 +38,9 @@ from .metrics.richness import MATTR, mattr
 from .metrics.semantic import (CentroidDistance, Chamfer, MeanPairwiseDistance, RemoteClique, VendiScore,
                                centroid_distance, chamfer, mean_pairwise_distance, remote_clique, vendi_score)
 from .metrics.surface import CompressionRatio, UniqueFraction, compression_ratio, unique_fraction
+from .metrics.ngram_vendi import NgramVendi, ngram_vendi_score
+from .metrics.repetition import SelfRepetition, self_repetition
+from .metrics.similarity import EmbeddingHomogenization, embedding_homogenization
 from .stats.entropy import hill_number
 from .streaming import NgramCounts
 from .text.tokenize import Tokenizer, get_tokenizer
@@ -99,9 +102,11 @@ __all__ = [
     "attractor_strength", "attractor_curve", "AttractorResult",
     "refusal_rate", "RefusalRate", "effective_semantic_diversity", "EffectiveSemanticDiversity", "novelty_utility",
     "NoveltyUtility",
+    "ngram_vendi_score", "NgramVendi", "self_repetition", "SelfRepetition", "embedding_homogenization",
+    "EmbeddingHomogenization",
     "score", "available_metrics", "from_spec", "register", "Metric", "Accumulator",
     "compare", "compare_many", "compare_results", "Comparison", "MultiComparison", "MetricComparison",
-    "LengthMismatchWarning",
+    "LengthMismatchWarning", "UnreachableSignificanceWarning", "EmbeddingTruncationWarning",
     "NgramCounts",
     "Tokenizer", "get_tokenizer",
     "set_progress", "get_progress",

@@ -84,7 +84,8 @@ def _embedder(args: argparse.Namespace, metrics: Sequence[Any]):
                               concurrency=args.embed_concurrency)
     return SentenceTransformerEmbedder(args.model, cache=cache, progress=False if args.quiet else None,
                                        backend=getattr(args, "embed_backend", "torch"),
-                                       device=getattr(args, "device", "auto"))
+                                       device=getattr(args, "device", "auto"),
+                                       long_text=getattr(args, "long_text", "truncate"))
 
 
 def _shared(args: argparse.Namespace) -> dict[str, Any]:
@@ -323,6 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "are recorded as backend: in signatures)")
         s.add_argument("--device", default="auto", type=device, help="torch device of the embedding model (default auto: a GPU "
                        "when torch sees one; recorded as dev: when not the CPU)")
+        s.add_argument("--long-text", choices=["truncate", "windows"], default="truncate",
+                       help="texts longer than the embedding model reads: truncate (embed their start; the "
+                       "truncated share is reported) or windows (mean of word-piece windows; recorded as long: in "
+                       "signatures)")
         s.add_argument("--embed-endpoint", default=None, metavar="URL", help="embed through an OpenAI-compatible "
                        "embeddings server instead (e.g. http://127.0.0.1:8080/v1; recorded as emb:openai:<model>@<dim>)")
         s.add_argument("--embed-model", default=None, help="model name sent to --embed-endpoint")
