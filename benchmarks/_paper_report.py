@@ -32,7 +32,7 @@ def _p(p: float) -> str:
 def _figures(out: Path, labels, args, res, embedder) -> list[str]:
     made = []
     if "personas" in res:
-        hist = res["personas"][2]
+        hist = res["personas"][2]  # normalised values (the raw ones are in res["personas"][3])
         fields = ["nationality", "gender", "age-bucket", "occupation"]
         fig = plot_attribute_histograms({lab: {f: hist[lab][f] for f in fields} for lab in labels}, top=6)
         save_figure(fig, [out / "personas.png", out / "personas.pdf"], dpi=200)
@@ -40,11 +40,12 @@ def _figures(out: Path, labels, args, res, embedder) -> list[str]:
     a, b = res["clouds"]
     shown = [p for p in a if p in b][:4]
     fig = plot_embeddings({labels[0]: {p: a[p] for p in shown}, labels[1]: {p: b[p] for p in shown}},
-                          embedder=embedder, prompt_text=res["prompt_text"], clusters=args.threshold, seed=args.seed)
+                          embedder=embedder, prompt_text=res["prompt_text"], clusters=float(args.cluster_threshold),
+                          seed=args.seed)
     save_figure(fig, [out / "clouds.png", out / "clouds.pdf"], dpi=200)
     made.append("clouds.png")
     if res["entropy"] is not None:
-        ent, _ = res["entropy"]
+        ent = res["entropy"][0]
         fig = plot_position_profiles({lab: ent[lab]["branching-factor"] for lab in labels}, min_prompts=2)
         save_figure(fig, [out / "profiles.png", out / "profiles.pdf"], dpi=200)
         made.append("profiles.png")
@@ -79,26 +80,33 @@ def write(out: Path, files: dict, labels, args, res: dict, warnings_seen: list[s
               f"Personas: {args.persona_k} per persona prompt. Embeddings: all-MiniLM-L6-v2 unless --embedder.", ""]
 
     if "personas" in res:
-        info, cmp, _ = res["personas"]
+        info, cmp, _, _, coverage = res["personas"]
+        rules = ", ".join(f"{f} `{v}`" for f, v in info[la].get("rules", {}).items())
         lines += ["## 1. Personas", "",
                   "Each persona is filled in field by field: the label (`Name:`, `Age:`, `Gender:`, `Nationality:`, "
                   "`Occupation:`) is forced as the start of the answer's next line and the model writes the value "
                   "up to the end of the line (`diversity.generation.personas`); a value that comes back empty is "
                   "sampled again, so the personas are those the model writes when it writes a value. A persona is "
-                  "*parsed* when every "
-                  "field has a value (an age: an integer 0–120). Attribute entropy: Shannon entropy (bits) of the "
-                  "case-folded values per persona prompt, over the personas where the field was found, both sides "
+                  "*parsed* when every field has a value (an age: an integer 0–120). Values are then normalised "
+                  f"before they are counted (`normalize_personas`; rules {rules}): case, whitespace, punctuation "
+                  "and markup, and for gender and nationality a documented synonym map (`m`/`man`/`men` → male, "
+                  "`woman`/`women` → female, `USA`/`United States`/`America` → american...); a value a rule "
+                  "rejects (a number or a single stray letter as a gender, a gender given as a nationality, a "
+                  "value without a letter) counts as unparsed. Attribute entropy: Shannon entropy (bits) of the "
+                  "normalised values per persona prompt, over the personas where the field was found, both sides "
                   "cut to the same number of values per prompt and field (the smaller side's, in sample order; "
                   "a side that parses fewer values would otherwise look less diverse); paired over persona "
-                  "prompts with at least 2 values on each side. Found is not plausible: a model that writes "
-                  "`Nationality: Male` has given a value.", "",
-                  "| side | personas | parsed | " + " | ".join(
-                      f"{f} found" for f in info[la]["per_field"]) + " |",
-                  "|---|---|---|" + "---|" * len(info[la]["per_field"])]
+                  "prompts with at least 2 values on each side. A field where every value is distinct in every "
+                  "prompt on both sides is *at the ceiling* (entropy = log2 n whatever the model) and is not "
+                  "tested. Found is not plausible: a model that writes `Nationality: Dentist` has given a value.", "",
+                  "| side | personas | parsed (raw) | parsed (normalised) | " + " | ".join(
+                      f"{f} found (raw → normalised)" for f in info[la]["per_field"]) + " |",
+                  "|---|---|---|---|" + "---|" * len(info[la]["per_field"])]
         for lab in labels:
             i = info[lab]
-            lines.append(f"| {lab} | {i['n']} | {i['parsed']} ({i['parsed'] / max(i['n'], 1):.0%}) | " +
-                         " | ".join(str(v) for v in i["per_field"].values()) + " |")
+            lines.append(f"| {lab} | {i['n']} | {i['parsed']} ({i['parsed'] / max(i['n'], 1):.0%}) | "
+                         f"{i['parsed_normalised']} ({i['parsed_normalised'] / max(i['n'], 1):.0%}) | " +
+                         " | ".join(f"{v} → {i['per_field_normalised'][f]}" for f, v in i["per_field"].items()) + " |")
         lines.append("")
         n_used = info[la].get("values_per_prompt", {})
         if n_used:
@@ -110,15 +118,49 @@ def write(out: Path, files: dict, labels, args, res: dict, warnings_seen: list[s
                     f"{lab} {info[lab].get('retried', 0)} ({info[lab].get('retries', 0)} retries)" for lab in labels)
                 + ".")
             lines.append("")
+        for f, c in info[la].get("at_ceiling", {}).items():
+            bits = f"log2 n ({', '.join(f'{b:.3f}' for b in c['bits'])} bits for n = {', '.join(map(str, c['n']))})"
+            if c["tested"]:
+                lines.append(f"- {f}: in {c['prompts']} of {c['of']} prompts every value is distinct on both sides "
+                             f"(entropy {bits} for both models, a difference of 0 by construction); those prompts "
+                             "are left out of the test, which compares the others.")
+            else:
+                lines.append(f"- **{f}: at the ceiling.** In {c['prompts']} of {c['of']} prompts every value is "
+                             f"distinct on both sides, so the entropy is {bits} for both models: these samples "
+                             "cannot tell them apart, and no test is reported (more personas per prompt would be "
+                             "needed; the Chao–Shen and Hill rows below are descriptive).")
+        lines.append("")
         for lab in labels:
             for f, top in res["top"][lab].items():
-                lines.append(f"- {lab}, top {f}: " + (", ".join(f"{v} ({c})" for v, c in top) or "none"))
+                raw = res.get("raw_top", {}).get(lab, {}).get(f)
+                lines.append(f"- {lab}, top {f}: " + (", ".join(f"{v} ({c})" for v, c in top) or "none") +
+                             (f" (raw, before normalising: {', '.join(f'{v} ({c})' for v, c in raw)})" if raw else ""))
         lines.append("")
         for lab in labels:
             for p, i, missing, head in info[lab]["failures"][:3]:
                 lines.append(f"- {lab} not parsed ({p} #{i}, missing {', '.join(missing)}): `{head!r}`")
+            rejected = info[lab].get("rejected", [])
+            if rejected:
+                lines.append(f"- {lab}, values the rules reject (counted as unparsed): " + ", ".join(
+                    f"{f} `{v!r}`" for _, _, f, v in rejected[:6]))
         if cmp is not None:
             lines += ["", cmp.to_markdown()]
+        if coverage[la]:
+            lines += ["", "Coverage and effective numbers (per prompt, the same equalised values; mean over prompts "
+                      "with a 95% bootstrap CI over prompts; descriptive, not tested): Chao–Shen coverage-adjusted "
+                      "entropy (bits; not capped at log2 n, it estimates the values not seen) and Hill numbers "
+                      "of order 0 (richness), 1 (exp entropy) and 2 (inverse Simpson). *all distinct*: prompts "
+                      "where every value differs.", "",
+                      "| field | side | Chao–Shen entropy | Hill q=0 | Hill q=1 | Hill q=2 | all distinct |",
+                      "|---|---|---|---|---|---|---|"]
+
+            def ci(r):
+                return f"{r.value:.2f} [{r.ci.low:.2f}, {r.ci.high:.2f}]" if r.ci else f"{r.value:.2f}"
+            for f in coverage[la]:
+                for lab in labels:
+                    c = coverage[lab][f]
+                    lines.append(f"| {f} | {lab} | {ci(c['chao-shen'])} | {ci(c['hill0'])} | {ci(c['hill1'])} | "
+                                 f"{ci(c['hill2'])} | {c['all_distinct']}/{c['prompts']} |")
         if "personas.png" in figs:
             lines += ["", "![personas](personas.png)"]
         lines.append("")
@@ -126,7 +168,8 @@ def write(out: Path, files: dict, labels, args, res: dict, warnings_seen: list[s
     cmp = res["semantic"]
     lines += ["## 2. Semantic clusters and attractor states", "",
               "Unperturbed completions: mean pairwise cosine distance, Vendi score and the number of semantic "
-              f"clusters (agglomerative, average linkage, cosine distance ≤ {args.threshold:g}).", "",
+              f"clusters (agglomerative, average linkage, cosine distance ≤ {float(args.cluster_threshold):g}). "
+              + _threshold_text(args), "",
               cmp.to_markdown(), "", "![clouds](clouds.png)", "",
               "Attractor strength (`diversity.attractor_strength`): per prompt, the share R of continuations "
               "sampled after a forced perturbation that land in a cluster of the unperturbed completions; "
@@ -152,7 +195,8 @@ def write(out: Path, files: dict, labels, args, res: dict, warnings_seen: list[s
                      f"{r['diff']:+.3f} | {_p(r.get('p_holm', float('nan')))} | {_fmt(sa)} | {_fmt(sb)} | "
                      f"{r['sim_diff']:+.3f} | {_p(r.get('sim_p_holm', float('nan')))} | {na}/{ta} | {nb}/{tb} |")
     if table and max(max(r["chance_means"]) for r in table) < 0.1:
-        lines += ["", f"At this threshold (cosine distance {args.threshold:g}) an unperturbed completion almost never "
+        lines += ["", f"At this threshold (cosine distance {float(args.cluster_threshold):g}) an unperturbed "
+                  "completion almost never "
                   "joins the clusters of the others (R0 < 0.1 on both sides): the return rate cannot separate the "
                   "models; read the nearest similarity, or rerun with a larger `--threshold` (stated in the "
                   "signature)."]
@@ -186,19 +230,52 @@ def write(out: Path, files: dict, labels, args, res: dict, warnings_seen: list[s
     _rest(lines, out, files, labels, args, res, warnings_seen, curves, table)
 
 
+def _threshold_text(args) -> str:
+    thr = args.cluster_threshold
+    if hasattr(thr, "quantile"):
+        return (f"The threshold is calibrated on the encoder (`calibrate_threshold`): the {thr.quantile:g} quantile "
+                f"of the cosine distances between completions of the same prompt, over both models' unperturbed "
+                f"completions ({thr.n_pairs} pairs), so that it means the same for any encoder (a fixed 0.25 left "
+                "every completion of these small models its own cluster, R = R0 = 0 for both); both models are "
+                "measured at this one threshold, recorded in the signatures (`thr`, `cal`).")
+    return "The threshold was given (`--threshold`)."
+
+
 def _entropy_section(res, labels, args) -> list[str]:
-    ent, ecmp = res["entropy"]
+    ent, ecmp, sources, same = res["entropy"]
+    full = all(s != "unperturbed (top-k only)" for s in sources.values())
+    bf = {lab: ent[lab]["branching-factor"] for lab in labels}
     lines = ["## 3. Next-token entropy and the branching factor", "",
-              f"Token entropy: bits of the renormalised top-{args.top_logprobs} next-token distribution, averaged over generated "
-              "positions. Branching factor (Yang & Holtzman 2025): exp of the mean per-position entropy (nats) "
-              f"over the first {args.horizon} positions, positions reached by fewer than {args.min_samples} samples "
-              "left out.", "",
-              ecmp.to_markdown(), "", "![profiles](profiles.png)", ""]
-    prof = {lab: ent[lab]["branching-factor"].details["profile"] for lab in labels}
+             f"Token entropy (arXiv 2406.05587): bits of the renormalised top-{args.top_logprobs} next-token "
+             "distribution, averaged over generated positions. Branching factor (Yang & Holtzman 2025, "
+             "`diversity.branching_factor`) as its authors compute it: per prompt, the mean over positions t = 1..T "
+             "of the mean entropy (nats) at t over the samples that reach t, exponentiated, with T cut at the 95th "
+             "percentile of the prompt's output lengths and at the last position reached by at least "
+             f"{args.min_samples} samples; past 50 positions their code switches to the sampled tokens' mean NLL "
+             f"(these outputs stop at {args.max_new_tokens} tokens, so it never does here). "
+             + ("The entropies are of the full next-token distribution the samples were drawn from (the whole "
+                "vocabulary: the transformers backend records it at sampling time), "
+                + "; ".join(f"{lab} from `{sources[lab]}.jsonl`" for lab in labels)
+                + (" (the unperturbed prompts sampled again with the same settings and seeds to record it, after "
+                   "the samples above were drawn; " + "; ".join(
+                       f"{lab}: {n} of {m} completions identical to the unperturbed ones" for lab, (n, m)
+                       in same.items()) + ")" if same else "") + ". "
+                if full else "These samples carry only the top-k log-probabilities (a served endpoint): the "
+                "branching factor below is that of the renormalised top-k (signature `cand:top5-renorm`), capped "
+                "at k and not comparable with the published values. ")
+             + f"*branching-factor-topk*: the earlier form, the renormalised top-{args.top_logprobs} distribution "
+             f"over the first {args.topk_horizon} positions (`topk_branching_factor`; at most "
+             f"{args.top_logprobs}).", "",
+             ecmp.to_markdown(), "", "![profiles](profiles.png)", ""]
+    prof = {lab: bf[lab].details["profile"] for lab in labels}
+    cum = {lab: bf[lab].details.get("cumulative", []) for lab in labels}
     lines += ["Branching factor at positions 1–4: " + "; ".join(
         f"{lab} " + ", ".join(f"{v:.2f}" for v in prof[lab][:4]) for lab in labels) + ". Mean of the profile "
         "over positions 1–8 and over 9 onwards (the paper's point: alignment narrows the start most): " +
-        "; ".join(f"{lab} {_mean(prof[lab][:8])} and {_mean(prof[lab][8:])}" for lab in labels) + ".", ""]
+        "; ".join(f"{lab} {_mean(prof[lab][:8])} and {_mean(prof[lab][8:])}" for lab in labels) + ". Cumulative "
+        "curve (BF of positions 1..t) at t = 1, 8, 16 and its last point: " + "; ".join(
+            f"{lab} " + ", ".join(f"{cum[lab][t - 1]:.2f}" for t in (1, 8, 16) if len(cum[lab]) >= t)
+            + (f", {cum[lab][-1]:.2f} (t = {len(cum[lab])})" if cum[lab] else "") for lab in labels) + ".", ""]
     return lines
 
 
@@ -223,7 +300,11 @@ def _rest(lines, out, files, labels, args, res, warnings_seen, curves, table) ->
               "cost of alignment.",
               "- Few prompts: the intervals are wide and a non-significant difference is not evidence of none.",
               "- Attractor strength depends on the encoder and the cluster threshold (both in the signature); "
-              "compare models at the same settings.", ""]
+              "compare models at the same settings. The calibrated threshold is a quantile of these samples' own "
+              "distances: rerunning with other samples moves it a little (its value is in the signature).",
+              "- Persona values are counted after the normalisation rules named above (their versions are recorded); "
+              "values outside the synonym maps are kept as written, so spelling variants the maps do not know "
+              "still count as different values.", ""]
     (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
     dump = {"inputs": {lab: {k: (str(v.relative_to(out)) if isinstance(v, Path) else v)
                              for k, v in files[lab].items()} for lab in labels},
@@ -231,6 +312,11 @@ def _rest(lines, out, files, labels, args, res, warnings_seen, curves, table) ->
             "entropy": res["entropy"][1].to_dict() if res["entropy"] else None,
             "branching_profile": {lab: res["entropy"][0][lab]["branching-factor"].details["profile"]
                                   for lab in labels} if res["entropy"] else None,
+            "branching_cumulative": {lab: res["entropy"][0][lab]["branching-factor"].details["cumulative"]
+                                     for lab in labels} if res["entropy"] else None,
+            "branching_sources": res["entropy"][2] if res["entropy"] else None,
+            "cluster_threshold": {"value": float(args.cluster_threshold),
+                                  "calibration": getattr(args.cluster_threshold, "label", "given")},
             "attractor": [{"kind": r["kind"], "diff": r["diff"], "p": r["p"], "p_holm": r.get("p_holm"),
                            "prompts": r["n"], "blank": r["blank"], "R_means": r["means"],
                            "R0_means": r["chance_means"], "similarity_means": r["sim_means"],
@@ -242,7 +328,10 @@ def _rest(lines, out, files, labels, args, res, warnings_seen, curves, table) ->
                                "signature": str(x.signature)} for n, x in curves[lab][r["kind"]].items()}
                                for lab in labels}} for r in table]}
     if "personas" in res:
-        info, cmp, _ = res["personas"]
-        dump["personas"] = {"info": info, "comparison": cmp.to_dict() if cmp else None, "top": res["top"]}
+        info, cmp, _, _, coverage = res["personas"]
+        dump["personas"] = {"info": info, "comparison": cmp.to_dict() if cmp else None, "top": res["top"],
+                            "raw_top": res.get("raw_top"),
+                            "coverage": {lab: {f: {k: (v.value if hasattr(v, "value") else v) for k, v in c.items()}
+                                               for f, c in coverage[lab].items()} for lab in labels}}
     dump = json.loads(json.dumps(dump, default=str))
     (out / "results.json").write_text(json.dumps(_clean(dump), indent=2, allow_nan=False), encoding="utf-8")

@@ -14,14 +14,21 @@ so a served chat model is prompted through its chat format written out with
 
 1. Personas: --persona-k personas per persona prompt, filled in field by
    field (name, age, gender, nationality, occupation) with forced labels
-   (diversity.generation.personas); parse rates per side; attribute entropy
-   per field, paired over persona prompts.
+   (diversity.generation.personas); values normalised by versioned rules
+   (normalize_personas: case, punctuation, gender and nationality synonyms,
+   invalid values unparsed), raw and normalised counts; parse rates per
+   side; attribute entropy per field, paired over persona prompts, fields at
+   the ceiling (every value distinct) reported as such; Chao-Shen entropy and
+   Hill numbers with CIs.
 2. Semantic clusters and attractor states: --k completions per open prompt;
    then, per perturbation kind (diversity.generation.perturb), --k
    completions after the forced perturbation; the return rate R after n
-   tokens (diversity.attractor_curve), paired over prompts.
-3. Next-token entropy and the branching factor over a common horizon, with
-   position profiles.
+   tokens (diversity.attractor_curve), paired over prompts, at a cluster
+   threshold calibrated on the encoder over both sides (--threshold auto).
+3. Next-token entropy and the branching factor as its authors compute it
+   (the full next-token distribution a local model records while sampling;
+   top-k for served models, and the report says so), with the per-position
+   profile and the cumulative curve; the top-k renormalised form beside it.
 
 Everything sampled goes to <out>/samples/<label>/ (resumable: rerun the same
 command after an interruption). The report is <out>/report.md with
@@ -33,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import warnings
 from collections import Counter
@@ -44,9 +52,12 @@ import numpy as np
 
 import diversity
 from diversity.compare import compare_results
+from diversity.metrics.attractor import CALIBRATION_QUANTILE, calibrate_threshold
+from diversity.metrics.model_based import topk_branching_factor
 from diversity.generation import DecodingConfig, OpenAIBackend, load_prompts, read_meta, sample_to_jsonl
 from diversity.generation.perturb import KINDS, perturbed_prompts
-from diversity.generation.personas import PERSONA_FORM, age_bucket, persona_table, sample_personas
+from diversity.generation.personas import (PERSONA_FORM, age_bucket, normalize_personas, persona_table,
+                                           sample_personas)
 from diversity.stats.paired import holm, paired_test
 from diversity.stats.seeding import canonical_order
 
@@ -128,54 +139,101 @@ def existing_side(label: str, args) -> dict:
             out[kind] = folder / f"perturbed-{kind}.jsonl"
     if (folder / "personas" / "personas.jsonl").is_file():
         out["personas"] = folder / "personas" / "personas.jsonl"
+    if (folder / "branching.jsonl").is_file():
+        out["branching"] = folder / "branching.jsonl"
     meta = read_meta(out["unperturbed"])
     out["model"], out["format"] = meta["model"], meta["prompt_format"]
     return out
 
 
+def sample_branching(label: str, spec: str, served: str | None, args, prompts) -> Path:
+    """``branching.jsonl``: the unperturbed prompts sampled again with the settings of ``unperturbed.jsonl``
+    (its sidecar) by a backend that records the full next-token distribution's entropy and the sampled token's
+    log-probability per position: for samples drawn before the backend recorded them (a local model draws the
+    same completions again from the same seeds)."""
+    folder = Path(args.out) / "samples" / label
+    dec = dict(read_meta(folder / "unperturbed.jsonl")["decoding"])
+    dec["stop"] = tuple(dec.get("stop") or ())
+    backend = backend_for(spec, served, args.threads)
+    return sample_to_jsonl(backend, prompts, folder / "branching.jsonl", DecodingConfig(**dec),
+                           extra_meta={"purpose": "full-distribution entropy of the unperturbed prompts"})
+
+
 def persona_experiment(files: dict, labels, seed: int) -> tuple[dict, object, dict]:
     """Parse rates, histograms and attribute entropy per field, paired over persona prompts.
 
-    Entropy is computed on the personas where the field was found, so a side that parses fewer would
-    look less diverse (names are nearly all distinct: their entropy is log2 of how many were found).
-    Per prompt and field both sides are therefore cut to the same number of values, the smaller side's,
-    in sample order (``n per prompt`` in the report)."""
-    info, per_side, hist = {}, {}, {}
+    Values are counted after the versioned normalisation rules of ``normalize_personas`` (case, whitespace,
+    punctuation, the gender and nationality synonym maps; a value a rule rejects, such as a number as a gender,
+    counts as unparsed); the raw values are kept beside them (``raw_top``). Entropy is computed on the personas
+    where the field was found, so a side that parses fewer would look less diverse (names are nearly all
+    distinct: their entropy is log2 of how many were found). Per prompt and field both sides are therefore cut
+    to the same number of values, the smaller side's, in sample order (``n per prompt`` in the report). A field
+    where every value is distinct in every prompt on both sides sits at the ceiling (entropy = log2 n whatever
+    the model): it is reported as such, not tested."""
+    info, per_side, hist, raw_hist = {}, {}, {}, {}
     for lab in labels:
         rs = rows(files[lab]["personas"])
         texts = by_prompt(rs)
-        tables = {p: persona_table(ts, FIELDS) for p, ts in texts.items()}
+        raw = {p: persona_table(ts, FIELDS) for p, ts in texts.items()}
+        tables = {p: normalize_personas(t) for p, t in raw.items()}
         n = sum(t.n for t in tables.values())
-        info[lab] = {"n": n, "parsed": n - sum(len(t.failures) for t in tables.values()),
-                     "per_field": {f: sum(len(t.column(f)) for t in tables.values()) for f in FIELDS},
+        info[lab] = {"n": n, "parsed": n - sum(len(t.failures) for t in raw.values()),
+                     "parsed_normalised": n - sum(len(t.failures) for t in tables.values()),
+                     "per_field": {f: sum(len(t.column(f)) for t in raw.values()) for f in FIELDS},
+                     "per_field_normalised": {f: sum(len(t.column(f)) for t in tables.values()) for f in FIELDS},
+                     "rules": next(iter(tables.values())).rules if tables else {},
                      "truncated": sum(len(r.get("truncated", [])) for r in rs),
                      "retried": sum(bool(r.get("retries")) for r in rs),
                      "retries": sum(sum(r.get("retries", {}).values()) for r in rs),
-                     "failures": [(p, i, list(m), h) for p, t in tables.items() for i, m, h in t.failures][:6]}
-        per_side[lab], hist[lab] = {}, {}
+                     "failures": [(p, i, list(m), h) for p, t in raw.items() for i, m, h in t.failures][:6],
+                     "rejected": [(p, i, f, raw[p].values[f][i]) for p, t in tables.items() for f in FIELDS
+                                  for i, v in enumerate(t.values[f]) if v is None and raw[p].values[f][i] is not None
+                                  ][:8]}
+        per_side[lab], hist[lab], raw_hist[lab] = {}, {}, {}
         for f in FIELDS + ["age-bucket"]:
             src = "age" if f == "age-bucket" else f
-            per = {p: [(age_bucket(v) if f == "age-bucket" else v.casefold()) if v is not None else None
-                       for v in t.values[src]] for p, t in tables.items()}
+            per = {p: [(age_bucket(v) if f == "age-bucket" else v) if v is not None else None for v in t.values[src]]
+                   for p, t in tables.items()}
             hist[lab][f] = [v for vs in per.values() for v in vs]
+            raw_hist[lab][f] = [v for t in raw.values() for v in t.values[src]]
             per_side[lab][f] = {p: [v for v in vs if v is not None] for p, vs in per.items()}
     la, lb = labels
     results: dict = {la: {}, lb: {}}
-    equalised = {}
+    coverage: dict = {la: {}, lb: {}}
+    equalised, ceiling = {}, {}
     for f in [f for f in FIELDS if f != "age"] + ["age-bucket"]:
         common = [p for p in per_side[la][f] if p in per_side[lb][f]]
         n_of = {p: min(len(per_side[la][f][p]), len(per_side[lb][f][p])) for p in common}
         keep = [p for p in common if n_of[p] >= 2]
         equalised[f] = {p: n_of[p] for p in keep}
-        if len(keep) >= 2:
-            for lab in labels:
+        if len(keep) < 2:
+            continue
+        cut = {lab: {p: per_side[lab][f][p][:n_of[p]] for p in keep} for lab in labels}
+        # a prompt where every value is distinct on both sides is at the ceiling: both entropies are log2 n, its
+        # difference is 0 by construction; such prompts are left out of the test, and with fewer than 2 left
+        # the field is reported at the ceiling instead of tested
+        both = [p for p in keep if all(len(set(cut[lab][p])) == n_of[p] for lab in labels)]
+        tested = [p for p in keep if p not in both]
+        if both:
+            ceiling[f] = {"prompts": len(both), "of": len(keep), "n": sorted(set(n_of[p] for p in both)),
+                          "bits": [math.log2(v) for v in sorted(set(n_of[p] for p in both))],
+                          "tested": len(tested) >= 2}
+        for lab in labels:
+            if len(tested) >= 2:
                 results[lab][f"attribute-entropy[{f}]"] = diversity.attribute_diversity(
-                    {p: per_side[lab][f][p][:n_of[p]] for p in keep})
+                    {p: cut[lab][p] for p in tested})
+            coverage[lab][f] = {
+                "chao-shen": diversity.attribute_diversity(cut[lab], "entropy-chao-shen"),
+                "hill0": diversity.attribute_diversity(cut[lab], "hill", q=0),
+                "hill1": diversity.attribute_diversity(cut[lab], "hill", q=1),
+                "hill2": diversity.attribute_diversity(cut[lab], "hill", q=2),
+                "all_distinct": sum(len(set(cut[lab][p])) == n_of[p] for p in keep), "prompts": len(keep)}
     for lab in labels:
         info[lab]["values_per_prompt"] = {f: sorted(set(n.values())) for f, n in equalised.items()}
+        info[lab]["at_ceiling"] = ceiling
     shared = list(results[la])
     cmp = compare_results(results[la], results[lb], labels=tuple(labels), seed=seed) if shared else None
-    return info, cmp, hist
+    return info, cmp, hist, raw_hist, coverage
 
 
 def attractor_experiment(files: dict, labels, kinds, args, embedder) -> tuple[dict, list[dict]]:
@@ -196,7 +254,8 @@ def attractor_experiment(files: dict, labels, kinds, args, embedder) -> tuple[di
             size = args.size if kind != "off-sentence" else None
             curves[lab][kind] = diversity.attractor_curve({k: u[k] for k in both}, {k: p[k] for k in both},
                                                           tokens=CUTS, embedder=embedder, perturbation=kind,
-                                                          position=pos, size=size, threshold=args.threshold,
+                                                          position=pos, size=size,
+                                                          threshold=args.cluster_threshold,
                                                           random_state=args.seed)
         ra, rb = (curves[lab][kind][None] for lab in labels)
         keys = [k for k in ra.groups if k in set(rb.groups)]
@@ -266,13 +325,24 @@ def main(argv=None) -> None:
     ap.add_argument("--perturbations", nargs="+", default=list(KINDS), choices=KINDS)
     ap.add_argument("--size", type=int, default=8, help="tokens borrowed / words injected")
     ap.add_argument("--position", type=int, default=8, help="random-token: own tokens before the injection")
-    ap.add_argument("--threshold", type=float, default=0.25, help="cosine distance of the semantic clusters")
-    ap.add_argument("--horizon", type=int, default=32, help="branching factor: common horizon (positions)")
+    ap.add_argument("--threshold", default="auto",
+                    help="cosine distance of the semantic clusters and attractor returns; 'auto' (default): "
+                         "calibrated on the encoder, the --calibration-quantile of the within-prompt distances of "
+                         "both sides' unperturbed completions")
+    ap.add_argument("--calibration-quantile", type=float, default=CALIBRATION_QUANTILE)
+    ap.add_argument("--horizon", type=int, default=None,
+                    help="branching factor: positions used (default: the authors' cut at the 95th percentile of "
+                         "each prompt's output lengths)")
+    ap.add_argument("--topk-horizon", type=int, default=32,
+                    help="top-k renormalised branching factor (the earlier form): common horizon (positions)")
     ap.add_argument("--top-logprobs", type=int, default=5, help="next-token candidates recorded and used (top-k)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--embedder", default=None, help="sentence-embedding model folder (default all-MiniLM-L6-v2)")
     ap.add_argument("--analyse-only", action="store_true",
                     help="sample nothing: analyse the files an earlier run wrote to <out>/samples")
+    ap.add_argument("--sample-branching", action="store_true",
+                    help="with --analyse-only: first sample <out>/samples/<label>/branching.jsonl, the unperturbed "
+                         "prompts again with the full next-token entropy recorded (samples drawn before it was)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -287,6 +357,10 @@ def main(argv=None) -> None:
         files[lab] = existing_side(lab, args) if args.analyse_only else \
             sample_side(lab, spec, getattr(args, f"{side}_served"), getattr(args, f"{side}_template"), args,
                         prompts, personas)
+    if args.analyse_only and args.sample_branching:
+        for lab, spec in zip(labels, (args.base, args.aligned)):
+            side = "base" if lab == labels[0] else "aligned"
+            files[lab]["branching"] = sample_branching(lab, spec, getattr(args, f"{side}_served"), args, prompts)
     kinds = [k for k in args.perturbations if all(k in files[lab] for lab in labels)]
     args.perturbations = kinds
     personas = personas if all("personas" in files[lab] for lab in labels) else []
@@ -303,36 +377,86 @@ def main(argv=None) -> None:
     print(f"report: {out / 'report.md'}")
 
 
+def _threshold(files, labels, args, embedder):
+    """The cluster threshold: --threshold as given, or (``auto``) calibrated on the encoder over both sides'
+    unperturbed completions (diversity.metrics.attractor.calibrate_threshold), one threshold for both models."""
+    if args.threshold != "auto":
+        return float(args.threshold)
+    return calibrate_threshold(*(by_prompt(rows(files[lab]["unperturbed"])) for lab in labels),
+                               quantile=args.calibration_quantile, embedder=embedder)
+
+
+def _entropy_rows(files: dict, lab: str) -> tuple[list[dict], str]:
+    """The rows that carry the full next-token entropy: the unperturbed ones when they do, else branching.jsonl
+    (the same prompts sampled again with it recorded); else the unperturbed rows (top-k only)."""
+    u = rows(files[lab]["unperturbed"])
+    if u and all("entropy" in r for r in u):
+        return u, "unperturbed"
+    if "branching" in files[lab]:
+        b = rows(files[lab]["branching"])
+        if b and all("entropy" in r for r in b):
+            return b, "branching"
+    return u, "unperturbed (top-k only)"
+
+
+def entropy_experiment(files, labels, args) -> tuple | None:
+    """Token entropy (top-k renormalised, as arXiv 2406.05587), the branching factor as its authors define it
+    (full distribution where the samples have it) and the top-k renormalised branching factor beside it."""
+    la, lb = labels
+    lps = {lab: by_prompt([r for r in rows(files[lab]["unperturbed"]) if "top_logprobs" in r], "top_logprobs")
+           for lab in labels}
+    common = [p for p in lps[la] if p in lps[lb]]
+    if not common or not args.top_logprobs:  # sampled without log-probabilities: no experiment 3
+        return None
+    k_min = min(len(lps[lab][p]) for lab in labels for p in common)
+    args.min_samples = min(4, k_min)
+    top = args.top_logprobs
+    full = {lab: _entropy_rows(files, lab) for lab in labels}
+    ent: dict = {}
+    for lab in labels:
+        ent[lab] = {"token-entropy": diversity.token_entropy({p: lps[lab][p] for p in common}, top_k=top)}
+        rs, source = full[lab]
+        if all("entropy" in r for r in rs):
+            e, t = by_prompt(rs, "entropy"), by_prompt(rs, "token_logprobs")
+            ent[lab]["branching-factor"] = diversity.branching_factor(
+                entropies={p: e[p] for p in common}, token_logprobs={p: t[p] for p in common},
+                min_samples=args.min_samples, horizon=args.horizon)
+        else:  # a served endpoint: top-k only, and the result says so (cand:top<k>-renorm)
+            ent[lab]["branching-factor"] = diversity.branching_factor(
+                {p: lps[lab][p] for p in common}, top_k=top, min_samples=args.min_samples, horizon=args.horizon)
+        ent[lab]["branching-factor-topk"] = topk_branching_factor(
+            {p: lps[lab][p] for p in common}, top_k=top, min_samples=args.min_samples, horizon=args.topk_horizon)
+    sources = {lab: full[lab][1] for lab in labels}
+    same = {}
+    for lab in labels:  # branching.jsonl drawn again from the same seeds: does it hold the same completions?
+        if sources[lab] == "branching":
+            u = {(r["prompt_id"], r["sample_index"]): r["completion"] for r in rows(files[lab]["unperturbed"])}
+            b = {(r["prompt_id"], r["sample_index"]): r["completion"] for r in full[lab][0]}
+            same[lab] = (sum(u.get(k) == v for k, v in b.items()), len(b))
+    return ent, compare_results(ent[la], ent[lb], labels=(la, lb), seed=args.seed), sources, same
+
+
 def analyse(files, labels, args, embedder, prompts, personas) -> dict:
     la, lb = labels
     res: dict = {}
     if personas:
         res["personas"] = persona_experiment(files, labels, args.seed)
+    thr = _threshold(files, labels, args, embedder)
+    args.cluster_threshold = thr
     a, b = (by_prompt(rows(files[lab]["unperturbed"])) for lab in labels)
     res["semantic"] = diversity.compare(a, b, ["mean-pairwise-distance", "vendi",
-                                               f"semantic-clusters?threshold={args.threshold:g}"],
+                                               f"semantic-clusters?threshold={float(thr):g}"],
                                        labels=(la, lb), seed=args.seed, embedder=embedder)
     res["clouds"] = (a, b)
     res["prompt_text"] = {r["prompt_id"]: r["prompt"] for r in rows(files[la]["unperturbed"])}
     res["attractor"] = attractor_experiment(files, labels, args.perturbations, args, embedder)
-    lps = {lab: by_prompt([r for r in rows(files[lab]["unperturbed"]) if "top_logprobs" in r], "top_logprobs")
-           for lab in labels}
-    common = [p for p in lps[la] if p in lps[lb]]
     res["meta"] = {lab: read_meta(files[lab]["unperturbed"]) for lab in labels}
     res["top"] = {lab: {f: Counter(v for v in res["personas"][2][lab][f] if v is not None).most_common(5)
                         for f in ("nationality", "gender", "age-bucket", "occupation")} for lab in labels} \
         if personas else {}
-    if not common or not args.top_logprobs:  # sampled without log-probabilities: no experiment 3
-        res["entropy"] = None
-        return res
-    k_min = min(len(lps[lab][p]) for lab in labels for p in common)
-    args.min_samples = min(4, k_min)
-    top = args.top_logprobs
-    ent = {lab: {"token-entropy": diversity.token_entropy({p: lps[lab][p] for p in common}, top_k=top),
-                 "branching-factor": diversity.branching_factor({p: lps[lab][p] for p in common}, top_k=top,
-                                                                min_samples=args.min_samples, horizon=args.horizon)}
-           for lab in labels}
-    res["entropy"] = (ent, compare_results(ent[la], ent[lb], labels=(la, lb), seed=args.seed))
+    res["raw_top"] = {lab: {f: Counter(v for v in res["personas"][3][lab][f] if v is not None).most_common(5)
+                            for f in ("nationality", "gender")} for lab in labels} if personas else {}
+    res["entropy"] = entropy_experiment(files, labels, args)
     return res
 
 

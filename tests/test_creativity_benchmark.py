@@ -60,11 +60,16 @@ def test_the_three_experiments_end_to_end_with_the_bundled_models(tmp_path):
         u = _rows(out / "samples" / lab / "unperturbed.jsonl")
         p = _rows(out / "samples" / lab / "perturbed-prefix.jsonl")
         assert len(u) == len(p) == 12 and all(r["prefix"] for r in p)
-        lp = {}
+        # the local backend recorded the full distribution: the published branching factor is computed from it
+        ent, tlp = {}, {}
         for r in sorted(u, key=lambda r: (r["prompt_id"], r["sample_index"])):
-            lp.setdefault(r["prompt_id"], []).append(r["top_logprobs"])
-        bf = diversity.branching_factor(lp, top_k=5, min_samples=4, horizon=8)
+            assert len(r["entropy"]) == len(r["token_logprobs"]) == len(r["top_logprobs"])
+            ent.setdefault(r["prompt_id"], []).append(r["entropy"])
+            tlp.setdefault(r["prompt_id"], []).append(r["token_logprobs"])
+        bf = diversity.branching_factor(entropies=ent, token_logprobs=tlp, min_samples=4, horizon=8)
         assert results["branching_profile"][lab] == pytest.approx(bf.details["profile"], rel=1e-12)
+        assert results["branching_cumulative"][lab] == pytest.approx(bf.details["cumulative"], rel=1e-12)
+        assert results["branching_sources"][lab] == "unperturbed"
     # rerunning the same command samples nothing: the files are complete and kept as they are
     before = {f: f.read_bytes() for f in (out / "samples").rglob("*.jsonl")}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, env=env)
@@ -85,7 +90,15 @@ def test_the_worked_example_is_reproduced_from_its_samples(tmp_path):
     got = json.loads((out / "results.json").read_text())
     committed = json.loads((EXAMPLE / "results.json").read_text())
     assert got["personas"]["info"] == committed["personas"]["info"]
+    for g, c in zip(got["personas"]["comparison"]["metrics"], committed["personas"]["comparison"]["metrics"],
+                    strict=True):
+        assert g["metric"] == c["metric"] and g["diff"] == pytest.approx(c["diff"], abs=1e-12)
     assert got["branching_profile"] == committed["branching_profile"]
+    assert got["branching_cumulative"] == committed["branching_cumulative"]
+    # the full-distribution entropies of the committed example come from branching.jsonl (the same completions)
+    assert got["branching_sources"] == committed["branching_sources"] == {"base": "branching", "aligned": "branching"}
+    assert got["cluster_threshold"] == committed["cluster_threshold"]
+    assert committed["cluster_threshold"]["calibration"].startswith("q0.25-")
     assert len(got["attractor"]) == len(committed["attractor"]) == 3
     assert len(got["semantic"]["metrics"]) == len(committed["semantic"]["metrics"]) == 3
     for g, c in zip(got["attractor"], committed["attractor"]):
