@@ -93,7 +93,13 @@ def from_spec(spec: str) -> Metric:
                                             f"{', '.join(allowed) or 'no parameters'}.")
             kwargs[key] = params[key].constraint.parse(value)
         return cls(**kwargs)
-    raise InvalidParameterError(f"Unknown metric {spec!r}. Known: {', '.join(available_metrics())}.")
+    import difflib
+
+    known = available_metrics()
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6) or \
+        difflib.get_close_matches(re.sub(r"\d+", "<n>", name), known, n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise InvalidParameterError(f"Unknown metric {spec!r}.{hint} Known: {', '.join(known)}.")
 
 
 def resolve_metric(metric: str | Metric) -> Metric:

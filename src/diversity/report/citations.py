@@ -114,12 +114,75 @@ CITATIONS: dict[str, str] = {
   author={Covington, Michael A. and McFall, Joe D.},
   journal={Journal of Quantitative Linguistics}, volume={17}, number={2}, pages={94--100}, year={2010}
 }""",
+    "lake2024distributional": """@article{lake2024distributional,
+  title={From Distributional to Overton Pluralism: Investigating Large Language Model Alignment},
+  author={Lake, Thom and Choi, Eunsol and Durrett, Greg},
+  journal={arXiv preprint arXiv:2406.17692}, year={2024}
+}""",
+    "jiang2025hivemind": """@article{jiang2025hivemind,
+  title={Artificial Hivemind: The Open-Ended Homogeneity of Language Models (and Beyond)},
+  author={Jiang, Liwei and others},
+  journal={arXiv preprint arXiv:2510.22954}, year={2025}
+}""",
+    "rottger2024xstest": """@inproceedings{rottger2024xstest,
+  title={{XSTest}: A Test Suite for Identifying Exaggerated Safety Behaviours in Large Language Models},
+  author={R{\\"o}ttger, Paul and Kirk, Hannah Rose and Vidgen, Bertie and Attanasio, Giuseppe and Bianchi, Federico and Hovy, Dirk},
+  booktitle={Proceedings of NAACL}, year={2024}
+}""",
     "shypula2025evaluating": """@article{shypula2025evaluating,
   title={Evaluating the Diversity and Quality of {LLM} Generated Content},
   author={Shypula, Alexander and Li, Shuo and Zhang, Botong and Padmakumar, Vishakh and Yin, Kayo and Bastani, Osbert},
   journal={arXiv preprint arXiv:2504.12522}, year={2025}
 }""",
+    "salkar2022self": """@inproceedings{salkar2022self,
+  title={Self-Repetition in Abstractive Neural Summarizers},
+  author={Salkar, Nikita and Trikalinos, Thomas and Wallace, Byron C. and Nenkova, Ani},
+  booktitle={Proceedings of AACL-IJCNLP}, year={2022}
+}""",
+    "reimers2019sentence": """@inproceedings{reimers2019sentence,
+  title={Sentence-{BERT}: Sentence Embeddings using Siamese {BERT}-Networks},
+  author={Reimers, Nils and Gurevych, Iryna},
+  booktitle={Proceedings of EMNLP-IJCNLP}, year={2019}
+}""",
 }
+
+
+LIBRARY_KEY = "diversity"  # `diversity cite diversity`: the library itself (CITATION.cff says the same)
+
+
+def library_bibtex() -> str:
+    """BibTeX of the library itself, at this version (the fields of ``CITATION.cff``: a test keeps them equal)."""
+    from .._version import __version__
+
+    return f"""@software{{diversity,
+  title={{diversity: exact, fast, citable output-diversity metrics for language-model completions}},
+  author={{{{The diversity developers}}}},
+  version={{{__version__}}}, note={{Python package llm-diversity, version {__version__}}},
+  url={{https://github.com/diversity-metrics/diversity}}
+}}"""
+
+
+def reference_line(key: str) -> str:
+    """One line for a reader, from the BibTeX entry: "Authors (year). Title. Venue."."""
+    import re
+
+    entry = library_bibtex() if key == LIBRARY_KEY else CITATIONS[key]
+
+    def field(name: str) -> str:
+        m = re.search(rf"\b{name}=\{{((?:[^{{}}]|\{{[^{{}}]*\}})*)\}}", entry)
+        text = m.group(1) if m else ""
+        for tex, char in (('{\\"o}', "ö"), ('{\\"u}', "ü"), ('{\\"a}', "ä"), ("{\\'e}", "é")):
+            text = text.replace(tex, char)
+        return re.sub(r"[{}]", "", text)
+
+    names = [a.split(",")[0].strip() if "," in a else a.split()[-1] for a in field("author").split(" and ") if a.strip()]
+    who = f"{names[0]} et al." if len(names) > 2 or "others" in names else " and ".join(names)
+    if key == LIBRARY_KEY:
+        who = "The diversity developers"
+    title = field("title")
+    venue = field("journal") or field("booktitle") or field("note")
+    year = field("year")
+    return f"{who}{f' ({year})' if year else ''}. {title}{'' if title.endswith(('?', '!')) else '.'} {venue}.".replace("..", ".")
 
 
 def references_for(spec: str) -> tuple[str, ...]:
