@@ -81,11 +81,26 @@ def part(name: str, args: argparse.Namespace) -> dict:
     made = time.perf_counter() - t0
     n = sum(map(len, samples.values()))
     if name == "lexical":
-        t = time.perf_counter()
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        t, cpu = time.perf_counter(), time.process_time()
         res = diversity.score(samples, LEXICAL)
-        return {"seconds": time.perf_counter() - t, "generate_s": made, "completions": n,
-                "tokens": int(res["distinct-1"].details["total_tokens"]), "peak_mb": peak_mb(),
-                "values": {k: r.value for k, r in res.items()}}
+        out = {"seconds": time.perf_counter() - t, "cpu_s": time.process_time() - cpu, "generate_s": made,
+               "completions": n, "tokens": int(res["distinct-1"].details["total_tokens"]), "peak_mb": peak_mb(),
+               "values": {k: r.value for k, r in res.items()}}
+        if profiler is not None:
+            import io
+            import pstats
+
+            profiler.disable()
+            text = io.StringIO()
+            pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(15)
+            out["profile"] = text.getvalue()
+        return out
     if name.startswith("dask"):
         from dask.distributed import Client, LocalCluster
 
@@ -153,6 +168,8 @@ def main() -> None:
     ap.add_argument("--parts", nargs="+", default=["lexical", "dask1", "dask2", "semantic", "homogenization",
                                                     "compare", "stream"])
     ap.add_argument("--tmp", default="/tmp")
+    ap.add_argument("--profile", action="store_true", help="print where the lexical part spends its time (cProfile, "
+                    "by own time; the profiler itself slows it down)")
     ap.add_argument("--part", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.quick:
@@ -170,7 +187,7 @@ def main() -> None:
                 print(f"{name}: skipped ({e})")
                 continue
         cmd = [sys.executable, __file__, "--part", name, "--prompts", str(args.prompts), "--k", str(args.k),
-               "--tmp", args.tmp]
+               "--tmp", args.tmp] + (["--profile"] if args.profile else [])
         t = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -178,12 +195,15 @@ def main() -> None:
             continue
         results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
         results[name]["wall_s"] = time.perf_counter() - t
-        print(f"{name}: {json.dumps({k: v for k, v in results[name].items() if k != 'values'})}", flush=True)
+        print(f"{name}: {json.dumps({k: v for k, v in results[name].items() if k not in ('values', 'profile')})}",
+              flush=True)
+        if "profile" in results[name]:
+            print(results[name]["profile"], flush=True)
     lex = results.get("lexical")
     if lex:
         per = lex["seconds"] / lex["completions"]
-        print(f"\nlexical: {lex['completions']:,} completions ({lex['tokens']:,} tokens) in {lex['seconds']:.1f} s, "
-              f"peak {lex['peak_mb']:.0f} MB (targets for 1.3M: < 180 s, < 4096 MB)")
+        print(f"\nlexical: {lex['completions']:,} completions ({lex['tokens']:,} tokens) in {lex['seconds']:.1f} s "
+              f"({lex['cpu_s']:.1f} CPU-s), peak {lex['peak_mb']:.0f} MB (targets for 1.3M: < 180 s, < 4096 MB)")
         for w in ("dask1", "dask2"):
             if w in results:
                 same = all(abs(results[w]["values"][m] - lex["values"][m]) <= 1e-12 * max(1, abs(lex["values"][m]))

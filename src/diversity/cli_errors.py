@@ -10,7 +10,7 @@ import errno
 import os
 import re
 
-__all__ = ["for_cli", "os_error", "device", "check_device", "check_out"]
+__all__ = ["for_cli", "os_error", "device", "check_device", "check_out", "library_errors", "error_line"]
 
 
 _DEVICE = re.compile(r"(auto|cpu|cuda|mps|xpu|npu|hpu|meta)(:\d+)?")
@@ -98,3 +98,23 @@ def os_error(e: OSError) -> str:
     if e.filename is None and e.strerror is None:
         return str(e) or type(e).__name__
     return f"{what}{where}{hint}"
+
+
+def library_errors() -> tuple[type[BaseException], ...]:
+    from .core.errors import InvalidParameterError, MemoryLimitError
+    from .generation.config import EndpointError, ResumeError
+    from .io import SampleFileError
+
+    # the library's own errors, the standard ones its contract names (docs/errors.md), and every
+    # operating-system error (a file that exists, a folder that cannot be written, a full disk)
+    return (InvalidParameterError, SampleFileError, MemoryLimitError, ResumeError, EndpointError, ValueError,
+            TypeError, OSError, ImportError)
+
+
+def error_line(e: BaseException) -> str:
+    """The one line ``diversity: error: ...`` says for ``e``, with CLI advice."""
+    if isinstance(e, OSError) and (not isinstance(e, FileNotFoundError) or e.filename is not None):
+        msg = os_error(e)
+    else:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return for_cli(msg)

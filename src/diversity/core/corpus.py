@@ -15,7 +15,8 @@ from typing import Any, Callable, Hashable, Literal, Sequence
 
 import numpy as np
 
-from ..text.ngrams import NgramTotals, TokenizedTexts, ngram_codes, ngram_totals, select_keys, tokenize_texts
+from ..text.ngrams import (NgramRuns, NgramTotals, TokenizedTexts, ngram_codes, ngram_runs, ngram_totals,
+                           tokenize_texts, totals_from_runs)
 from ..text.tokenize import Tokenizer
 from .data import check_embedding_rows
 
@@ -110,14 +111,21 @@ class Corpus:
         key = (n, level)
         if key not in self._totals:
             tt = self.tokens
-            codes, mask = ngram_codes(tt, n)
-            radix = len(tt.vocab) if n == 1 else None  # unigram codes are ids < |V|
             if level == "group" and self.n_groups == 1:
+                codes, _ = ngram_codes(tt, n)
+                radix = len(tt.vocab) if n == 1 else None  # unigram codes are ids < |V|
                 self._totals[key] = ngram_totals(codes, None, 1, n, radix)
             else:
-                n_keys = self.n_groups if level == "group" else len(self.texts)
-                self._totals[key] = ngram_totals(codes, select_keys(self.token_keys(level), mask), n_keys, n)
+                self.ngram_runs(n)  # one sort gives both levels
         return self._totals[key]
+
+    def ngram_runs(self, n: int) -> NgramRuns:
+        """All n-grams sorted by (n-gram, text), with the per-group and per-completion statistics of
+        :meth:`totals` filled from the same sort (self-BLEU and distinct/entropy share it)."""
+        runs = ngram_runs(self.tokens, n)
+        self._totals.setdefault((n, "group"), totals_from_runs(runs, self.group_of_item, self.n_groups))
+        self._totals.setdefault((n, "text"), totals_from_runs(runs, np.arange(runs.n_texts), runs.n_texts))
+        return runs
 
     def length_sums(self) -> dict[str, np.ndarray]:
         """Per group: completions, tokens and squared tokens (mergeable length statistics)."""

@@ -33,6 +33,7 @@ default model on the other side.
 
 from __future__ import annotations
 
+import os
 import pickle
 import uuid
 from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
@@ -85,6 +86,46 @@ def _describe_identity(identity: tuple[tuple[str, Any], ...] | None) -> str:
     if identity is None:
         return "no embedder"
     return ", ".join(f"{k} {v}" for k, v in identity if v is not None)
+
+
+def _compute_metrics(metrics: Sequence[Metric], corpus: Corpus) -> list[tuple[Any, dict[str, Any]]]:
+    """Every metric's values and extras on ``corpus``, in the order of ``metrics``.
+
+    Metrics that sort every n-gram (``sorts_ngrams``) go first, so that
+    distinct-n and entropy reuse the sort; a metric whose work runs outside the
+    GIL (``releases_gil``, e.g. gzip) runs in a second thread beside the others
+    when there are other metrics and more than one CPU. Values are the same
+    in any order.
+    """
+    def one(m: Metric) -> tuple[Any, dict[str, Any]]:
+        out = m.compute(corpus)
+        extras = dict(out.extras)
+        if m.uses_tokens:
+            extras.update(corpus.length_sums())
+        return out.values, extras
+
+    order = sorted(range(len(metrics)), key=lambda j: not getattr(metrics[j], "sorts_ngrams", False))
+    aside = [j for j in order if getattr(metrics[j], "releases_gil", False)]
+    if not aside or len(aside) == len(metrics) or (os.cpu_count() or 1) < 2:
+        aside = []
+    computed: dict[int, Any] = {}
+    pool = None
+    if aside:
+        from concurrent.futures import ThreadPoolExecutor
+
+        corpus.offsets  # noqa: B018 - computed before two threads read it
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="diversity-metric")
+        futures = {j: pool.submit(one, metrics[j]) for j in aside}
+    try:
+        for j in order:
+            if j not in computed and j not in aside:
+                computed[j] = one(metrics[j])
+        for j in aside:
+            computed[j] = futures[j].result()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    return [computed[j] for j in range(len(metrics))]
 
 
 class _PickledEmbedder:
@@ -330,12 +371,7 @@ class State:
                             logprobs=kept_cols["logprobs"] or None, scores=kept_cols["scores"] or None,
                             embedder_factory=self._embedder_factory(),
                             blank_counts=[blank_of[k] for k in kept_keys])
-            for m in self.metrics:
-                out = m.compute(corpus)
-                extras = dict(out.extras)
-                if m.uses_tokens:
-                    extras.update(corpus.length_sums())
-                per_metric.append((out.values, extras))
+            per_metric = _compute_metrics(self.metrics, corpus)
             if self.embedding_fields is None and any(m.input == "vectors" for m in self.metrics) \
                     and kept_cols["kernels"] == []:
                 self.embedding_fields = corpus.embedding_fields()

@@ -1,6 +1,9 @@
 """Pairwise similarities within a set: BLEU with one reference (vectorised
 over pairs with sparse n-gram count matrices) and ROUGE-L F1 (bit-parallel
-LCS, with an exact early exit for pairs that share no token)."""
+LCS run over many pairs at once with numpy: one step per token of the longer
+text, every pair of a block advancing together, multi-word bit vectors with
+carries; exact integer LCS, so the values equal the one-pair-at-a-time
+recurrence :func:`lcs_length` kept as the reference)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ from ..text.ngrams import TokenizedTexts, ngram_codes, select_keys
 from ._selfbleu import bleu_from_counts
 
 _CHUNK = 200_000  # pairs per vectorised block
+_LCS_PAIRS = 8_192  # pairs advanced together by the vectorised LCS (at most)
+_LCS_TABLE_BYTES = 64 * 2**20  # bound on one block's match table (texts x symbols x words)
 
 
 def all_pairs(k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -82,21 +87,115 @@ def _masks(ids: np.ndarray) -> dict[int, int]:
     return masks
 
 
-def pairwise_rouge_l(tt: TokenizedTexts, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """ROUGE-L F1 (beta = 1, as rouge_score's ``fmeasure``) for each unordered pair."""
-    offs, L = tt.offsets, tt.lengths
-    texts = [tt.ids[offs[t]:offs[t + 1]] for t in range(len(L))]
-    needed = np.unique(np.concatenate([i, j])) if len(i) else np.empty(0, np.int64)
-    masks = {int(t): _masks(texts[t]) for t in needed}
-    types = {int(t): set(masks[int(t)]) for t in needed}
+def pairwise_rouge_l(tt: TokenizedTexts, i: np.ndarray, j: np.ndarray,
+                     groups: np.ndarray | None = None) -> np.ndarray:
+    """ROUGE-L F1 (beta = 1, as rouge_score's ``fmeasure``) for each unordered pair.
+
+    ``groups[p]``: the set (prompt) of pair ``p`` (both texts belong to it);
+    symbols are numbered per set, which keeps the match tables small.
+    """
+    L = tt.lengths
     out = np.zeros(len(i))
-    for p, (a, b) in enumerate(zip(i.tolist(), j.tolist())):
-        la, lb = int(L[a]), int(L[b])
-        if la == 0 or lb == 0 or types[a].isdisjoint(types[b]):
-            continue  # exact: no shared token, LCS = 0
-        if la < lb:  # shorter string as the bit vector
-            lcs = lcs_length(masks[a], la, texts[b])
-        else:
-            lcs = lcs_length(masks[b], lb, texts[a])
-        out[p] = 2.0 * lcs / (la + lb)  # F1 = 2PR/(P+R) with P = lcs/la, R = lcs/lb
+    if len(i) == 0:
+        return out
+    i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
+    groups = np.zeros(len(i), dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
+    swap = L[i] > L[j]  # the shorter text is the bit vector (LCS is symmetric)
+    a, b = np.where(swap, j, i), np.where(swap, i, j)
+    la, lb = L[a], L[b]
+    live = (la > 0) & (lb > 0)  # an empty text: LCS 0
+    if live.any():
+        lcs = lcs_lengths(tt.ids, tt.offsets, a[live], b[live], groups[live])
+        out[live] = 2.0 * lcs / (la[live] + lb[live])  # F1 = 2PR/(P+R) with P = lcs/la, R = lcs/lb
     return out
+
+
+def lcs_lengths(ids: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray,
+                groups: np.ndarray | None = None) -> np.ndarray:
+    """LCS length of texts ``a[p]`` and ``b[p]`` (indices into ``offsets``) for every pair ``p``.
+
+    Text ``a`` of each pair is the bit vector (``ceil(len / 64)`` words), text
+    ``b`` is streamed, and all pairs of a block advance one token of ``b`` per
+    step. Pairs are taken in blocks of the same word count, input order kept
+    inside a word count, so that a block's texts come from few sets (``groups``).
+    """
+    L = np.diff(offsets)
+    groups = np.zeros(len(a), dtype=np.int64) if groups is None else groups
+    words = (L[a] + 63) // 64
+    order = np.argsort(words, kind="stable")
+    out = np.empty(len(a), dtype=np.int64)
+    bounds = np.flatnonzero(np.diff(words[order])) + 1
+    for run in np.split(order, bounds):
+        lo = 0
+        while lo < len(run):
+            block = run[lo:lo + _LCS_PAIRS]
+            n = len(block)
+            out[block] = _lcs_block(ids, offsets, L, a[block], b[block], groups[block])
+            lo += n
+    return out
+
+
+def _segments(values: np.ndarray, offsets: np.ndarray, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The tokens of ``texts`` concatenated, and each token's text (row)."""
+    lens = offsets[texts + 1] - offsets[texts]
+    row = np.repeat(np.arange(len(texts)), lens)
+    starts = np.repeat(offsets[texts] - (np.cumsum(lens) - lens), lens)
+    return values[starts + np.arange(len(row), dtype=np.int64)], row
+
+
+def _lcs_block(ids: np.ndarray, offsets: np.ndarray, L: np.ndarray, a: np.ndarray, b: np.ndarray,
+               groups: np.ndarray) -> np.ndarray:
+    la = L[a]
+    n_words = int((la.max() + 63) // 64)
+    # the block's texts, their tokens renumbered per set: symbol (set, token) -> 0..|vocabulary of the set| - 1
+    texts, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+    inverse = inverse.reshape(-1)
+    row_a, row_b = inverse[:len(a)], inverse[len(a):]
+    set_of = np.empty(len(texts), dtype=np.int64)
+    set_of[row_a], set_of[row_b] = groups, groups
+    sets, set_of = np.unique(set_of, return_inverse=True)
+    tokens, tok_row = _segments(ids, offsets, texts)
+    span = int(ids.max()) + 1 if len(ids) else 1
+    keys, local = np.unique(set_of.reshape(-1)[tok_row] * span + tokens, return_inverse=True)
+    local = local.reshape(-1)
+    first = np.searchsorted(keys, np.arange(len(sets), dtype=np.int64) * span)
+    local = local - first[set_of.reshape(-1)[tok_row]]
+    n_sym = int(np.diff(np.append(first, len(keys))).max()) + 1  # the last symbol: padding, matches nothing
+    need = len(texts) * n_sym * n_words * 8
+    if need > _LCS_TABLE_BYTES and len(a) > 1:  # the table would be too big: smaller blocks
+        parts = np.array_split(np.arange(len(a)), min(len(a), -(-need // _LCS_TABLE_BYTES) + 1))
+        return np.concatenate([_lcs_block(ids, offsets, L, a[p], b[p], groups[p]) for p in parts])
+    # table[row, symbol, word]: the positions of the symbol in the text, as bits
+    lens = L[texts]
+    pos = np.arange(len(tokens), dtype=np.int64) - np.repeat(np.cumsum(lens) - lens, lens)
+    table = np.zeros((len(texts), n_sym, n_words), dtype=np.uint64)
+    in_a = np.zeros(len(texts), dtype=bool)
+    in_a[row_a] = True
+    sel = in_a[tok_row] & (pos < 64 * n_words)
+    np.bitwise_or.at(table, (tok_row[sel], local[sel], pos[sel] >> 6),
+                     np.left_shift(np.uint64(1), (pos[sel] & 63).astype(np.uint64)))
+    # the streamed text of each pair as symbols, padded
+    width = int(L[b].max())
+    cols = np.arange(width, dtype=np.int64)
+    starts = np.cumsum(lens) - lens
+    valid = cols[None, :] < L[b][:, None]
+    sym_b = np.where(valid, local[np.where(valid, starts[row_b][:, None] + cols[None, :], 0)], n_sym - 1)
+    # full[p, w]: the bits of text a's positions in word w
+    bits = np.clip(la[:, None] - 64 * np.arange(n_words)[None, :], 0, 64).astype(np.uint64)
+    full = np.where(bits >= 64, np.uint64(0xFFFFFFFFFFFFFFFF),
+                    np.left_shift(np.uint64(1), np.minimum(bits, np.uint64(63))) - np.uint64(1))
+    v = full.copy()
+    for t in range(width):
+        u = v & table[row_a, sym_b[:, t]]
+        if n_words == 1:
+            v = ((v + u) | (v - u)) & full  # a carry out of the word lies beyond the text: masked off
+            continue
+        total = np.empty_like(v)
+        carry = np.zeros(len(v), dtype=np.uint64)
+        for w in range(n_words):
+            s1 = v[:, w] + u[:, w]
+            s2 = s1 + carry
+            carry = ((s1 < v[:, w]) | (s2 < s1)).astype(np.uint64)
+            total[:, w] = s2
+        v = (total | (v - u)) & full  # u is a subset of v: v - u borrows nothing between words
+    return la - np.bitwise_count(v).sum(axis=1, dtype=np.int64)

@@ -18,33 +18,31 @@ neighbour. Both need one sort per n-gram order and per length array.
 from __future__ import annotations
 
 import sys
+from typing import Callable
 
 import numpy as np
 
-from ..text.ngrams import TokenizedTexts, ngram_codes, select_keys
+from ..text.ngrams import NgramRuns, TokenizedTexts, ngram_runs
 
 _INT63 = 2**63 - 1
 SMOOTHINGS = ("none", "method1", "exp")
 
 
-def clipped_counts(tt: TokenizedTexts, text_group: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per completion: (clipped n-gram matches against the rest of its group, its n-gram count)."""
+def clipped_counts(tt: TokenizedTexts, text_group: np.ndarray, n: int,
+                   runs: NgramRuns | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per completion: (clipped n-gram matches against the rest of its group, its n-gram count).
+
+    ``runs``: :func:`~diversity.text.ngrams.ngram_runs` of ``tt`` for ``n``, when already sorted."""
     N = len(tt.lengths)
     count = np.maximum(tt.lengths - n + 1, 0)
-    codes, mask = ngram_codes(tt, n)
-    if len(codes) == 0:
+    runs = ngram_runs(tt, n) if runs is None else runs
+    if len(runs.code) == 0:
         return np.zeros(N), count
-    text = select_keys(np.repeat(np.arange(N, dtype=np.int64), tt.lengths), mask)
-    if (int(codes.max()) + 1) * N > _INT63:
-        codes = np.unique(codes, return_inverse=True)[1].reshape(-1).astype(np.int64)
-    s = np.sort(codes * N + text)  # by n-gram, then by completion (so by group within an n-gram)
-    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
-    run_count = np.diff(np.concatenate((starts, [len(s)])))
-    run_code, run_text = np.divmod(s[starts], N)
+    run_count, run_code, run_text = runs.count, runs.code, runs.text
     run_group = text_group[run_text]
     seg_start = np.flatnonzero(np.concatenate(
         ([True], (run_code[1:] != run_code[:-1]) | (run_group[1:] != run_group[:-1]))))
-    seg_id = np.repeat(np.arange(len(seg_start)), np.diff(np.concatenate((seg_start, [len(starts)]))))
+    seg_id = np.repeat(np.arange(len(seg_start)), np.diff(np.concatenate((seg_start, [len(run_count)]))))
     top1 = np.maximum.reduceat(run_count, seg_start)
     R = len(run_count)
     holder = np.minimum.reduceat(np.where(run_count == top1[seg_id], np.arange(R), R), seg_start)
@@ -99,13 +97,15 @@ def bleu_from_counts(num: np.ndarray, den_raw: np.ndarray, hyp_len: np.ndarray, 
 
 
 def self_bleu_per_text(tt: TokenizedTexts, text_group: np.ndarray, weights: np.ndarray, smoothing: str,
-                       epsilon: float = 0.1) -> np.ndarray:
-    """BLEU of every completion against the other completions of its group; NaN when alone."""
+                       epsilon: float = 0.1, runs: Callable[[int], NgramRuns] | None = None) -> np.ndarray:
+    """BLEU of every completion against the other completions of its group; NaN when alone.
+
+    ``runs(n)``: the sorted n-grams of ``tt`` (a corpus shares them with distinct-n and entropy)."""
     max_n = len(weights)
     num = np.empty((max_n, len(tt.lengths)))
     den = np.empty((max_n, len(tt.lengths)))
     for n in range(1, max_n + 1):
-        num[n - 1], den[n - 1] = clipped_counts(tt, text_group, n)
+        num[n - 1], den[n - 1] = clipped_counts(tt, text_group, n, None if runs is None else runs(n))
     ref_len = closest_other_length(tt.lengths, text_group)
     out = bleu_from_counts(num, den, tt.lengths, ref_len, weights, smoothing, epsilon)
     return np.where(ref_len < 0, np.nan, out)

@@ -41,6 +41,7 @@ class SelfBLEU(Metric):
               _SMOOTHING)
     uses_tokens = True
     per_completion = True
+    sorts_ngrams = True  # computed first: its sort of the n-grams also gives distinct-n and entropy
     higher_is_more_diverse = False
     references = ("zhu2018texygen", "papineni2002bleu")
     length_sensitive = True  # longer references share more n-grams
@@ -65,7 +66,7 @@ class SelfBLEU(Metric):
     def compute(self, corpus: Corpus) -> Computed:
         per_text = corpus.memo(("self-bleu", self.max_n, tuple(self.weight_array), self.smoothing),
                                lambda: self_bleu_per_text(corpus.tokens, corpus.group_of_item, self.weight_array,
-                                                          self.smoothing))
+                                                          self.smoothing, runs=corpus.ngram_runs))
         per_group = [per_text[corpus.group_slice(g)] for g in range(corpus.n_groups)]
         return Computed(corpus.group_mean(per_text), {"per_completion": per_group})
 
@@ -125,7 +126,7 @@ class Homogenization(Metric):
         if not firsts:
             return Computed(out)
         i, j, owner = np.concatenate(firsts), np.concatenate(seconds), np.concatenate(owners)
-        sims = pairwise_rouge_l(tt, i, j) if self.measure == "rouge-l" else \
+        sims = pairwise_rouge_l(tt, i, j, owner) if self.measure == "rouge-l" else \
             pairwise_bleu(tt, i, j, weights, self.smoothing)
         total = np.bincount(owner, weights=sims, minlength=corpus.n_groups)
         count = np.bincount(owner, minlength=corpus.n_groups)

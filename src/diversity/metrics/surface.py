@@ -55,6 +55,7 @@ class CompressionRatio(Metric):
               Param("order", Choice(("sorted", "given")), "sorted",
                     "Join order; recorded as ``join:space-sorted`` or ``join:space``."))
     higher_is_more_diverse = False
+    releases_gil = True  # zlib works outside the GIL: computed in a second thread beside other metrics
     references = ("shaib2024standardizing",)
     length_sensitive = True  # gzip finds more repeats in more text
     order_dependent = property(lambda self: self.order == "given")  # type: ignore[assignment]

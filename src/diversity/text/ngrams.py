@@ -200,3 +200,47 @@ def ngram_totals(codes: np.ndarray, keys: np.ndarray | None, n_keys: int, n: int
         total=np.bincount(run_key, weights=c, minlength=n_keys).astype(np.int64),
         sum_clogc=np.bincount(run_key, weights=c * np.log(c), minlength=n_keys),
     )
+
+
+@dataclass(frozen=True)
+class NgramRuns:
+    """Every distinct (n-gram, text) pair, sorted by n-gram then by text, with its count."""
+
+    n: int
+    n_texts: int
+    code: np.ndarray  # int64: the n-gram's code (or its dense rank when codes x texts would overflow)
+    text: np.ndarray  # int64: the text holding it
+    count: np.ndarray  # int64: its occurrences in that text
+
+
+def ngram_runs(tt: TokenizedTexts, n: int) -> NgramRuns:
+    """One sort of all n-grams by (n-gram, text): what self-BLEU's clipping needs, and from which
+    the n-gram statistics of any grouping of consecutive texts follow (:func:`totals_from_runs`)."""
+    N = len(tt.lengths)
+    codes, mask = ngram_codes(tt, n)
+    if len(codes) == 0:
+        empty = np.empty(0, np.int64)
+        return NgramRuns(n, N, empty, empty, empty)
+    text = select_keys(np.repeat(np.arange(N, dtype=np.int64), tt.lengths), mask)
+    if (int(codes.max()) + 1) * N > _INT63:
+        codes = np.unique(codes, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    s = np.sort(codes * N + text)  # by n-gram, then by text (so by group within an n-gram)
+    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+    count = np.diff(np.concatenate((starts, [len(s)])))
+    code, run_text = np.divmod(s[starts], N)
+    return NgramRuns(n, N, code, run_text, count)
+
+
+def totals_from_runs(runs: NgramRuns, key_of_text: np.ndarray, n_keys: int) -> NgramTotals:
+    """:class:`NgramTotals` per key, for keys that do not decrease with the text index (groups of
+    consecutive texts, or the texts themselves): the same counts as :func:`ngram_totals`."""
+    if len(runs.code) == 0:
+        zeros = np.zeros(n_keys, np.int64)
+        return NgramTotals(n=runs.n, unique=zeros, total=zeros.copy(), sum_clogc=np.zeros(n_keys))
+    key = key_of_text[runs.text]
+    seg = np.flatnonzero(np.concatenate(([True], (runs.code[1:] != runs.code[:-1]) | (key[1:] != key[:-1]))))
+    c = np.add.reduceat(runs.count, seg).astype(np.float64)
+    k = key[seg]
+    return NgramTotals(n=runs.n, unique=np.bincount(k, minlength=n_keys).astype(np.int64),
+                       total=np.bincount(k, weights=c, minlength=n_keys).astype(np.int64),
+                       sum_clogc=np.bincount(k, weights=c * np.log(c), minlength=n_keys))

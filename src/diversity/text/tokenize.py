@@ -171,10 +171,11 @@ _ASCII_RE = re.compile(r"\w++(?:'\w++)*+|[^\w\s]")
 
 
 def _unicode() -> Tokenizer:
-    findall, ascii_findall, nfc = _unicode_re().findall, _ASCII_RE.findall, _nfc
+    ascii_findall, nfc = _ASCII_RE.findall, _nfc
 
     def tokens(text: str) -> list[str]:
-        return ascii_findall(text) if text.isascii() else findall(nfc(text))
+        # the full pattern (its mark class takes a second to build) only once a non-ASCII text comes
+        return ascii_findall(text) if text.isascii() else _unicode_re().findall(nfc(text))
 
     return Tokenizer("unicode", "v2", tokens, spans=unicode_token_spans)
 
