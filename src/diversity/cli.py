@@ -27,7 +27,7 @@ import warnings
 from typing import Any, Sequence
 
 from ._version import __version__
-from .cli_errors import check_device, check_out, device, for_cli, os_error
+from .cli_errors import check_device, check_out, device, error_line, library_errors
 
 
 @contextlib.contextmanager
@@ -494,17 +494,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _library_errors() -> tuple[type[BaseException], ...]:
-    from .core.errors import InvalidParameterError, MemoryLimitError
-    from .generation.config import EndpointError, ResumeError
-    from .io import SampleFileError
-
-    # the library's own errors, the standard ones its contract names (docs/errors.md), and every
-    # operating-system error (a file that exists, a folder that cannot be written, a full disk)
-    return (InvalidParameterError, SampleFileError, MemoryLimitError, ResumeError, EndpointError, ValueError,
-            TypeError, OSError, ImportError)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -519,13 +508,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except _library_errors() as e:
-        if isinstance(e, OSError) and not isinstance(e, (FileNotFoundError,)) or \
-                (isinstance(e, FileNotFoundError) and e.filename is not None):
-            msg = os_error(e)
-        else:
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        print(f"diversity: error: {for_cli(msg)}", file=sys.stderr)
+    except library_errors() as e:
+        print(f"diversity: error: {error_line(e)}", file=sys.stderr)
         return 2
 
 
