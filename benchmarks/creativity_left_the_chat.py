@@ -56,8 +56,8 @@ from diversity.metrics.attractor import CALIBRATION_QUANTILE, calibrate_threshol
 from diversity.metrics.model_based import topk_branching_factor
 from diversity.generation import DecodingConfig, OpenAIBackend, load_prompts, read_meta, sample_to_jsonl
 from diversity.generation.perturb import KINDS, perturbed_prompts
-from diversity.generation.personas import (PERSONA_FORM, age_bucket, normalize_personas, persona_table,
-                                           sample_personas)
+from diversity.generation.personas import (PERSONA_FORM, PERSONA_RULES, age_bucket, normalize_personas,
+                                           persona_table, sample_personas)
 from diversity.stats.paired import holm, paired_test
 from diversity.stats.seeding import canonical_order
 
@@ -218,15 +218,18 @@ def persona_experiment(files: dict, labels, seed: int) -> tuple[dict, object, di
             ceiling[f] = {"prompts": len(both), "of": len(keep), "n": sorted(set(n_of[p] for p in both)),
                           "bits": [math.log2(v) for v in sorted(set(n_of[p] for p in both))],
                           "tested": len(tested) >= 2}
+        # the values are normalised already; normalize= applies the same rule again (it is idempotent) so that
+        # the signatures record it (vnorm:gender-v1...)
+        rule = PERSONA_RULES.get(f, "none")
         for lab in labels:
             if len(tested) >= 2:
                 results[lab][f"attribute-entropy[{f}]"] = diversity.attribute_diversity(
-                    {p: cut[lab][p] for p in tested})
+                    {p: cut[lab][p] for p in tested}, normalize=rule)
             coverage[lab][f] = {
-                "chao-shen": diversity.attribute_diversity(cut[lab], "entropy-chao-shen"),
-                "hill0": diversity.attribute_diversity(cut[lab], "hill", q=0),
-                "hill1": diversity.attribute_diversity(cut[lab], "hill", q=1),
-                "hill2": diversity.attribute_diversity(cut[lab], "hill", q=2),
+                "chao-shen": diversity.attribute_diversity(cut[lab], "entropy-chao-shen", normalize=rule),
+                "hill0": diversity.attribute_diversity(cut[lab], "hill", q=0, normalize=rule),
+                "hill1": diversity.attribute_diversity(cut[lab], "hill", q=1, normalize=rule),
+                "hill2": diversity.attribute_diversity(cut[lab], "hill", q=2, normalize=rule),
                 "all_distinct": sum(len(set(cut[lab][p])) == n_of[p] for p in keep), "prompts": len(keep)}
     for lab in labels:
         info[lab]["values_per_prompt"] = {f: sorted(set(n.values())) for f, n in equalised.items()}

@@ -134,6 +134,9 @@ def test_normalize_value_rules():
     assert [normalize_value(v, "nationality") for v in nat] == [
         "american", "american", "american", "american", "american", "british", "british", "chinese", "chinese",
         None, None, "kenyan", "martian"]
+    for rule, values in (("gender", gender), ("nationality", nat)):  # idempotent: normalised values stay as they are
+        once = [normalize_value(v, rule) for v in values]
+        assert [normalize_value(v, rule) if v is not None else None for v in once] == once
     assert normalize_value("  Coffee-Shop   Manager! ", "text") == "coffee-shop manager"
     assert normalize_value("$x^2$", "text") == "x 2" and normalize_value("42", "text") is None
     with pytest.raises(diversity.InvalidParameterError, match="'rule' parameter of normalize_value"):
