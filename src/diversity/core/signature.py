@@ -37,6 +37,7 @@ KEYS: dict[str, str] = {
     "sim": "Vendi similarity (`cosine` kernel of unit embeddings)",
     "kernel": "Vendi kernel given by the caller (`given`)",
     "q": "order of a Vendi score or Hill number",
+    "ngrams": "n-gram orders whose count-vector cosine kernels the n-gram Vendi score averages (`1-<max_n>`)",
     "thr": "distance threshold of semantic clustering",
     "cal": "attractor strength: how the threshold was set: `given`, or `q<quantile>-<n>pairs`, that quantile of the "
            "n within-prompt cosine distances of the unperturbed completions",

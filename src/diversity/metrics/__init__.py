@@ -7,3 +7,4 @@ and next-token distributions (:mod:`.model_based`). Importing this package
 registers them all, in this order."""
 
 from . import lexical, surface, richness, overlap, semantic, clusters, effective, refusal, categorical, model_based  # noqa: F401,I001,E501
+from . import ngram_vendi, repetition, similarity  # noqa: F401,I001  (peers' metrics: n-gram Vendi, self-repetition, embedding homogenization)
