@@ -155,6 +155,8 @@ def test_make_docs_and_ci_build_the_site_strictly():
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     pytest.importorskip("mkdocs", reason="the docs build needs the docs extra: pip install -e '.[docs]'")
+    if os.environ.get("DIVERSITY_DOCS_SITE"):  # a site already built from this checkout (to rerun the browser tests)
+        return Path(os.environ["DIVERSITY_DOCS_SITE"])
     out = tmp_path_factory.mktemp("site")
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)], cwd=ROOT,
@@ -295,9 +297,9 @@ def browser():
 class _Reader:
     """A browser tab that records what went wrong: script errors, failed or non-local requests."""
 
-    def __init__(self, browser, base: str):
+    def __init__(self, browser, base: str, width: int = 1280):
         self.base = base
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.context = browser.new_context(viewport={"width": width, "height": 900})
         self.page = self.context.new_page()
         self.problems: list[str] = []
         self.page.on("pageerror", lambda e: self.problems.append(f"script error: {e}"))
@@ -315,8 +317,8 @@ class _Reader:
 
     def shot(self, name: str, whole_article: bool = False) -> Path:
         """The window, or the whole article (without the sticky header and sidebars)."""
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.page.wait_for_timeout(300)  # let the header's title transition settle
         if whole_article:
             self.page.add_style_tag(content=".md-header { display: none !important; }")
@@ -334,11 +336,79 @@ def _typeset(page, timeout_ms: int = 30000) -> tuple[int, int]:
         document.querySelectorAll('.arithmatex mjx-container svg').length]""")
 
 
+def _pages(site: Path) -> list[str]:
+    """The URL path of every page of the site (not the search index or the 404 page)."""
+    out = []
+    for p in sorted(site.rglob("index.html")):
+        rel = p.parent.relative_to(site).as_posix()
+        if rel.split("/")[0] not in ("search", "assets"):
+            out.append("/" if rel == "." else f"/{rel}/")
+    return out
+
+
+def _png_dpi(path: Path) -> float:
+    """The resolution a PNG was saved at (its pHYs chunk; matplotlib writes it), else 100 (matplotlib's default)."""
+    import struct
+
+    data = path.read_bytes()
+    at = data.find(b"pHYs")
+    if at < 0:
+        return 100.0
+    x, _, unit = struct.unpack(">IIB", data[at + 4:at + 13])
+    return x * 0.0254 if unit == 1 else 100.0
+
+
+# the smallest text of a figure is taken to be matplotlib's default tick label, 10 pt; shown at
+# (dpi / 72) * (displayed width / natural width) px per pt, it must come out at 8 px or more
+FIGURE_TEXT_PT, READABLE_PX = 10, 8.0
+WIDTHS = {"desktop": 1400, "phone": 390}
+# pages looked at whole (the article, long screenshot) at desktop width
+READ_WHOLE = {"/": "home", "/tutorial/": "tutorial", "/metrics/distinct-n/": "card-distinct-n",
+              "/metrics/vendi/": "card-vendi", "/metrics/self-bleu/": "card-self-bleu",
+              "/api/compare/": "api-compare", "/examples/creativity-left-the-chat/report/": "worked-example",
+              "/choosing-metrics/": "choosing-metrics", "/references/": "references"}
+
+
+@pytest.mark.slow
+def test_every_page_reads_well_on_a_desktop_and_a_phone(browser, served, site):
+    """Every page at 1400 px and 390 px: a heading and content; no clipped code or table, no raw TeX, no
+    mid-identifier breaks; every card's sections in its table of contents; images at least 200 px wide with
+    readable text. A screenshot of each (build/docs-screenshots/<width>/)."""
+    audit = (DOCS / "gen" / "audit.js").read_text(encoding="utf-8")
+    pages = _pages(site)
+    problems: list[str] = []
+    for kind, width in WIDTHS.items():
+        reader = _Reader(browser, served, width=width)
+        for path in pages:
+            page = reader.open(path)
+            if page.locator(".arithmatex").count():
+                _typeset(page)
+            found = page.evaluate(audit, width)
+            if kind == "desktop":
+                for src, shown, natural in page.evaluate("""() => Array.from(document.querySelectorAll('article img'))
+                        .map(img => [img.src, img.getBoundingClientRect().width, img.naturalWidth])"""):
+                    local = site / unquote(urlsplit(src).path).lstrip("/")
+                    if natural and local.suffix == ".png" and local.exists():
+                        px = FIGURE_TEXT_PT * _png_dpi(local) / 72 * shown / natural
+                        if px < READABLE_PX:
+                            found.append(f"unreadable figure text (~{px:.1f} px): {local.name}")
+            problems += [f"{path} at {width} px: {p}" for p in found]
+            name = path.strip("/").replace("/", "_") or "home"
+            reader.shot(f"{kind}/{name}")
+            if kind == "desktop" and path in READ_WHOLE:
+                reader.shot(f"whole/{READ_WHOLE[path]}", whole_article=True)
+        reader.context.close()
+        problems += [f"at {width} px: {p}" for p in reader.problems]
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:80])
+    assert len(pages) > 40 and "/references/" in pages and "/choosing-metrics/" in pages, pages
+
+
 @pytest.mark.slow
 def test_a_reader_opens_the_home_page_a_metric_card_and_the_tutorial(browser, served):
     reader = _Reader(browser, served)
     page = reader.open("/")
-    assert "make demo" in page.inner_text("article") and "make test" in page.inner_text("article")
+    text = page.inner_text("article")
+    assert "pip install llm-diversity" in text and "make demo" in text
     reader.shot("home")
 
     # navigation: the sidebar leads to a metric card, whose formulas MathJax typesets

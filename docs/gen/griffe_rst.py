@@ -10,7 +10,9 @@ before the numpydoc sections are parsed:
 * ``:func:`name``` and the other Python roles -> an autorefs link
   ``[`name`][diversity.name]`` when ``name`` is public (``diversity.__all__``,
   so the API reference renders it), plain code otherwise;
-* a paragraph ending in ``::`` (a literal block follows) -> ``:``.
+* a paragraph ending in ``::`` (a literal block follows) -> ``:``;
+* bullet lists get the blank line before them and the 4-space continuation
+  indent that Python-Markdown needs (reST needs neither).
 
 Functions wrapped by ``diversity.core.options.with_options`` get their
 docstring and signature at import time (the shared options and their
@@ -88,9 +90,35 @@ def _math_blocks(lines: list[str]) -> list[str]:
     return out
 
 
+_BULLET = re.compile(r"^(?P<indent>[ \t]*)[-*] \S")
+
+
+def _lists(lines: list[str]) -> list[str]:
+    """reST bullet lists as Python-Markdown reads them: a blank line before the list, and each item's
+    continuation (reST indents it by 2, under the item's text) indented by 4, so that a paragraph or a
+    formula inside an item stays in it."""
+    out: list[str] = []
+    item: int | None = None  # indent of the current item's bullet
+    for line in lines:
+        m = _BULLET.match(line)
+        indent = len(line) - len(line.lstrip())
+        if m:
+            # a blank line before the list, and before an item that follows a continued (multi-line) one
+            if out and out[-1].strip() and (item is None or not _BULLET.match(out[-1])):
+                out.append("")
+            item = indent
+            out.append(line)
+        elif item is not None and (not line.strip() or indent >= item + 2):
+            out.append(" " * (item + 4) + line[item + 2:] if line.strip() else line)
+        else:
+            item = None
+            out.append(line)
+    return out
+
+
 def rst_to_markdown(text: str) -> str:
     """The reST constructs of the library's docstrings, rewritten as Markdown (see the module doc)."""
-    lines = _math_blocks(text.splitlines())
+    lines = _lists(_math_blocks(text.splitlines()))
     out = []
     for line in lines:
         if line.strip() == "::":

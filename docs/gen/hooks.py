@@ -115,7 +115,7 @@ def _api_page(name: str, obj) -> str:
     if obj in classes:
         return "api/metric-classes.md"
     if module.startswith(("diversity.core.evaluate", "diversity.core.registry", "diversity.core.metric",
-                          "diversity.streaming")):
+                          "diversity.core.progress", "diversity.streaming")):
         return "api/scoring.md"
     if module.startswith("diversity.compare"):
         return "api/compare.md"
@@ -167,7 +167,9 @@ def metric_cards(docs_dir: Path) -> dict[str, list]:
 def _example_data(cls) -> list[dict]:
     import numpy as np
 
-    texts = {"p1": ["the cat sat on the mat", "a dog ran", "the dog sat"], "p2": ["x y z", "x y w", "q"]}
+    texts = {"fox": ["once upon a time a fox lived in the woods", "once upon a time a fox lived by the river",
+                     "a robot learned to paint at night"],
+             "sea": ["the sea is calm today", "the sea is calm and grey today", "waves crash on the rocks"]}
     vectors = {"samples": {"p1": ["a", "b", "c"], "p2": ["d", "e", "f"]},
                "embeddings": {"p1": np.eye(3), "p2": np.array([[1.0, 0, 0], [1, 1, 0], [0, 1, 1]])}}
     if cls.input == "texts":
@@ -277,12 +279,13 @@ def metrics_index(cards: dict[str, list]) -> str:
                     f"embeddings of two sets per prompt (unperturbed, perturbed) | [{_card_title(card)}]({card}) |")
     return "\n".join([
         "# Metric cards", "",
-        "One card per metric (families that share a definition share a card). Every card follows the same "
-        "template: what it measures, the exact definition, direction and range, what it depends on (tokenizer, "
-        "embedding model), sensitivity to sample size and length, undefined cases, how other implementations "
-        "differ, values from papers we reproduce, and the BibTeX from the single citation source; the section "
-        "*From the code* at the end of each card (formula, signature keys, references) is generated from the "
-        "library at build time.", "",
+        "One card per metric (families that share a definition share a card), in one template: what it "
+        "measures; when to use it, and when not; the definition, typeset once; parameters; the signature keys "
+        "that this metric writes; known biases (length, sample size k, tokenizer, encoder truncation); "
+        "references with BibTeX; a worked example with its output. The definition, parameters, keys, the "
+        "biases the metric declares, the references and the example are generated from the library when the "
+        "site is built, so a card cannot drift from the code. Not sure which metric to report? See "
+        "[Choosing metrics](../choosing-metrics.md).", "",
         f"This table lists every registered metric ({sum(map(len, cards.values()))}, from "
         "`diversity.core.registry.metric_classes()`); `diversity metrics` prints the same from the shell.", "",
         *rows, ""])
@@ -296,50 +299,241 @@ def _card_title(card: str) -> str:
     return _TITLES.get(card, card[:-3])
 
 
-def card_section(classes: list, card_text: str) -> str:
-    """The generated section appended to a metric card."""
-    from diversity.core.signature import KEYS
-    from diversity.report.citations import CITATIONS
+# ---- metric cards: one template ---------------------------------------------------------------------------
+#
+# A card in docs/metrics/ holds what only a person can write, under these headings (## level):
+# "What it measures", "When to use it, and when not", "Known biases" (optional), and any further sections
+# (other implementations, undefined cases, tests and published values). The hook builds the page in the
+# template's order and generates everything the code declares, so that it cannot drift from the code:
+# the at-a-glance table, "Definition" (the docstring's formula, typeset once), "Parameters" (the declared
+# parameters), "Signature keys" (the keys this metric writes, only those), the measured-bias bullets of
+# "Known biases" (from the declared properties), "References" (BibTeX from the single citation source)
+# and "Example" (code run at build time, with its output).
 
-    d = _diversity()
-    out = ["", "## From the code", "",
-           "*Generated when this site was built, from the registry, the docstrings, the signatures and the "
-           "citation source of the library.*", ""]
-    rows = ["| metric (spec name) | function | class | direction | computed from |", "|---|---|---|---|---|"]
+TEMPLATE_HAND = ("What it measures", "When to use it, and when not")
+TEMPLATE = (*TEMPLATE_HAND, "Definition", "Parameters", "Signature keys", "Known biases", "References", "Example")
+# keys every result or comparison carries: explained on the Signatures page, not on each card
+COMMON_KEYS = ("agg", "k", "v", "ci", "seed", "len", "sub", "gate", "labels", "prompts", "test", "adj")
+EMBEDDING_KEYS = ("emb", "maxlen", "long", "backend", "dev")
+
+
+def card_sections(text: str) -> tuple[str, dict[str, str]]:
+    """A card's text before its first ``## `` heading, and its ``## `` sections by title (in order)."""
+    parts = re.split(r"^## +(.+?) *$", text, flags=re.M)
+    head, sections = parts[0], {}
+    for title, body in zip(parts[1::2], parts[2::2]):
+        sections[title.strip()] = body.strip("\n")
+    return head.rstrip("\n"), sections
+
+
+def is_template_card(text: str) -> bool:
+    return all(f"\n## {t}\n" in f"\n{text}\n" for t in TEMPLATE_HAND)
+
+
+def _spec_names(cls) -> str:
+    from diversity.core.registry import available_metrics
+
+    pattern = re.compile(_name_regex(cls))
+    names = [n for n in available_metrics() if pattern.fullmatch(n)]
+    return ", ".join(f"`{n}`" for n in names or [cls.name])
+
+
+def _name_regex(cls) -> str:
+    return "".join(re.escape(p) if not re.fullmatch(r"\{\w+\}", p) else r"[^?&]+"
+                   for p in re.split(r"(\{\w+\})", cls.name))
+
+
+def at_a_glance(classes: list) -> str:
+    rows = ["| spec | function | class | direction | computed from | length-sensitive |", "|---|---|---|---|---|---|"]
     for cls in classes:
-        rows.append(f"| `{cls.name}` | [`diversity.{cls.func}`][diversity.{cls.func}] | "
-                    f"[`{cls.__name__}`][diversity.{cls.__name__}] | {_direction(cls)} | {_input(cls)} |")
-    out += rows + [""]
-    done = set()
+        rows.append(f"| {_spec_names(cls)} | [`diversity.{cls.func}`][diversity.{cls.func}] | "
+                    f"[`{cls.__name__}`][diversity.{cls.__name__}] | {_direction(cls)} | {_input(cls)} | "
+                    f"{'yes' if cls.length_sensitive else 'no'} |")
+    return "\n".join(rows)
+
+
+def definition_section(classes: list) -> str:
+    d = _diversity()
+    out, done = [], set()
     for cls in classes:
         if cls.func in done:
             continue
         done.add(cls.func)
-        out += [f"### Definition in `diversity.{cls.func}`", "", _description(getattr(d, cls.func).__doc__), ""]
-    out += ["### Signature keys", "",
-            "The signature of each metric's default spec on a small example with precomputed embeddings "
-            "(with the default model, `emb:` names the model and the hash of its weights, followed by `maxlen:`; "
-            "a confidence interval adds `ci:` and `seed:`, and comparisons add `len:`, `sub:` and `gate:` when "
-            "they apply):", ""]
-    keys: list[str] = []
+        if len(classes) > 1:
+            out += [f"**`diversity.{cls.func}`**", ""]
+        out += [_description(getattr(d, cls.func).__doc__), ""]
+    out.append("*From the docstring of the function (`help(diversity.<function>)` shows the same).*")
+    return "\n".join(out)
+
+
+def _spec_example(cls, p) -> str:
+    """How a parameter is written in a spec: in the name (``distinct-<n>``) or after ``?``."""
+    if p.in_name:
+        return "`" + cls.name.replace("{" + p.name + "}", f"<{p.name}>") + "`"
+    defaults = {q.name: q.default for q in cls.params}
+    name = re.sub(r"\{(\w+)\}", lambda m: str(defaults[m.group(1)]), cls.name)
+    return f"`{name}?{p.name}=…`"
+
+
+def parameters_section(classes: list) -> str:
+    from diversity.core.params import REQUIRED
+
+    rows = ["| metric | parameter | default | allowed | meaning | in a spec |", "|---|---|---|---|---|---|"]
+    seen = 0
+    for cls in classes:
+        for p in cls.params:
+            seen += 1
+            default = "(required)" if p.default is REQUIRED else f"`{p.constraint.format(p.default)}`"
+            doc = (p.doc or "").replace("|", "\\|").replace("\n", " ")
+            allowed = p.constraint.describe().replace("|", "\\|")
+            rows.append(f"| `{cls.name.replace('{', '<').replace('}', '>')}` | `{p.name}` | {default} | {allowed} | {doc} | {_spec_example(cls, p)} |")
+    if not seen:
+        return ("No parameters of its own: the metric is defined by its input alone (the shared options of every "
+                "metric, `aggregate=`, `ci=` and the rest, are on the [Concepts](../concepts.md) page).")
+    return "\n".join(rows + ["", "The options every metric shares (`aggregate=`, `ci=`, `ci_level=`, "
+                              "`n_resamples=`, `seed=`) are on the [Concepts](../concepts.md) page."])
+
+
+def signature_section(classes: list) -> str:
+    from diversity.core.signature import KEYS
+
+    out, keys = [], []
     for cls in classes:
         sig = example_signature(cls)
         if sig:
-            out += ["```", sig, "```", ""]
-            keys += [k.split(":", 1)[0] for k in sig.split("|")[1:] if k.split(":", 1)[0] not in keys]
-    out += ["| key | records |", "|---|---|"] + [f"| `{k}` | {KEYS.get(k, '(undeclared)')} |" for k in keys] + [""]
-    refs = [k for cls in classes for k in cls.references]
-    refs = list(dict.fromkeys(refs))
-    missing = [k for k in refs if CITATIONS[k] not in card_text]
-    out += ["### References", "",
-            "Citation keys: " + ", ".join(f"`{k}`" for k in refs) + ". "
-            + ("The BibTeX above is the library's single citation source (`diversity.report.citations`; a test "
-               "checks every card against it); `diversity cite " + classes[0].name.replace("{n}", "2")
-               .replace("{measure}", "entropy") + "` prints it."
-               if not missing else "BibTeX from the library's single citation source "
-               "(`diversity.report.citations`) for those the card does not show:"), ""]
-    for k in missing:
-        out += ["```bibtex", CITATIONS[k], "```", ""]
+            out += ["```text", sig, "```", ""]
+            for k in (f.split(":", 1)[0] for f in sig.split("|")[1:]):
+                if k not in keys and k not in COMMON_KEYS and k not in EMBEDDING_KEYS:
+                    keys.append(k)
+    rows = ["| key | records |", "|---|---|"] + [f"| `{k}` | {KEYS.get(k, '(undeclared)')} |" for k in keys]
+    if any(c.input == "vectors" for c in classes):
+        rows += [f"| `{k}` | {KEYS[k]} |" for k in EMBEDDING_KEYS if k in KEYS]
+    intro = ("The signature of the default spec on the example below, and the keys that this metric writes. "
+             "The keys every result carries (`agg`, `k`, `v`, and `ci`, `seed` with a confidence interval; "
+             "`len`, `sub`, `gate` in comparisons) are on the [Signatures](../signatures.md) page.")
+    if any(c.input == "vectors" for c in classes):
+        intro += (" With embeddings given (`emb:precomputed`) there is no model to record; with a model, `emb:` "
+                  "names it and the hash of its weights, and `maxlen:` its input limit.")
+    return "\n".join([intro, "", *out, *rows])
+
+
+def bias_bullets(classes: list) -> list[str]:
+    """What the declared properties say about length, k, tokenizer, encoder and order."""
+    out = []
+    sensitive = [c for c in classes if c.length_sensitive]
+    if sensitive:
+        out.append("**Length.** The value moves with completion length (declared `length_sensitive`): aligned "
+                   "answers are often 2-4 times longer than base ones, so compare at matched lengths "
+                   "(`compare(..., length=\"match\")`, recorded as `len:`) or report lengths beside it; see "
+                   "[Confounds](../confounds.md#length).")
+    else:
+        out.append("**Length.** Declared not length-sensitive: its value does not move with completion length "
+                   "by construction (a test holds every metric to its declaration).")
+    if any(c.diversity for c in classes):
+        out.append("**Sample size k.** A set's diversity depends on how many completions it holds: compare at "
+                   "equal k per prompt (`compare` subsamples to the smallest k, recorded as `k:` and `sub:`).")
+    if any(c.uses_tokens for c in classes):
+        out.append("**Tokenizer and case.** Computed over tokens: the tokenizer and lowercasing change the value "
+                   "(recorded as `tok:` and `lc:`); see [Tokenizers](../tokenizers.md).")
+    if any(c.input == "vectors" for c in classes):
+        out.append("**Encoder.** Values are not comparable across embedding models (recorded as `emb:`), and the "
+                   "default model reads only the first 256 word pieces of a text (`maxlen:`): a long answer is "
+                   "embedded by its start unless long texts are embedded in windows (`long:`); see "
+                   "[Embeddings](../embeddings.md).")
+    if any(c.input == "logprobs" for c in classes):
+        out.append("**Candidates.** Computed from the log-probabilities the sampler returned: how many candidates "
+                   "per position (top-k or the full distribution) changes the value and is recorded.")
+    if any(bool(c.order_dependent) is True for c in classes):
+        out.append("**Order.** Reads completions in the order given (as sampled), recorded as `order:`.")
+    return [f"- {b}" for b in out]
+
+
+def references_section(classes: list, extra: tuple[str, ...] = ()) -> str:
+    from diversity.report.citations import CITATIONS
+
+    refs = list(dict.fromkeys([k for cls in classes for k in cls.references] + list(extra)))
+    out = [f"- [{reference_text(k)}](../references.md#{k})" for k in refs] + [""]
+    name = classes[0].name.replace("{n}", "2").replace("{measure}", "entropy") if classes and hasattr(
+        classes[0], "name") else None
+    if name:
+        out += [f"`diversity cite {name}` prints this BibTeX:", ""]
+    out += ["```bibtex", "\n\n".join(CITATIONS[k] for k in refs), "```"]
+    return "\n".join(out)
+
+
+def reference_text(key: str) -> str:
+    from diversity.report.citations import reference_line
+
+    return reference_line(key)
+
+
+def _literal(value) -> str:
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return f"np.array({value.tolist()!r})"
+    if isinstance(value, dict):
+        inner = ",\n".join(f"    {k!r}: {_literal(v)}" for k, v in value.items())
+        return "{\n" + inner + ",\n}"
+    return repr(value)
+
+
+def example_section(cls) -> str:
+    """Code that scores the metric's default spec on a small example, run now, with what it printed."""
+    spec = EXAMPLE_SPECS.get(cls.name) or cls().spec
+    error = None
+    for data in _example_data(cls):
+        lines = ["import diversity", *(["import numpy as np"] if "embeddings" in data else []), ""]
+        for key, value in data.items():
+            lines.append(f"{key} = {_literal(value)}")
+        args = ", ".join(f"{k}={k}" for k in data)
+        lines += [f"result = diversity.score({args}, metrics=[{spec!r}], ci=False)[{spec!r}]",
+                  "print(f\"{result.value:.4f}\")", "print(result.signature)"]
+        code = "\n".join(lines)
+        buf = io.StringIO()
+        try:
+            with warnings.catch_warnings(), contextlib.redirect_stdout(buf):
+                warnings.simplefilter("ignore")
+                exec(compile(code, f"<example {spec}>", "exec"), {})  # noqa: S102 - our own generated code
+        except Exception as e:  # noqa: BLE001 - reported below
+            error = e
+            continue
+        return "\n".join(["Run when this site was built:", "", "```python", code, "```", "", "Output:", "",
+                          "```text", buf.getvalue().rstrip(), "```"])
+    log.warning("no example for %r (add it to EXAMPLE_SPECS in docs/gen/hooks.py): %s", spec, error)
+    return "(no example)"
+
+
+def template_card(classes: list, text: str) -> str:
+    """A card in the template's order: hand-written sections and generated ones (see above)."""
+    head, hand = card_sections(text)
+    generated = {"Definition": definition_section(classes), "Parameters": parameters_section(classes),
+                 "Signature keys": signature_section(classes), "References": references_section(classes),
+                 "Example": "\n\n".join(example_section(c) for c in classes[:1])}
+    biases = "\n".join(bias_bullets(classes))
+    hand_biases = hand.pop("Known biases", "")
+    generated["Known biases"] = biases + ("\n\n" + hand_biases if hand_biases else "")
+    out = [head, "", at_a_glance(classes), ""]
+    for title in TEMPLATE:
+        if title == "References":  # further hand-written sections go before the references
+            for extra, body in hand.items():
+                if extra not in TEMPLATE:
+                    out += [f"## {extra}", "", body, ""]
+        out += [f"## {title}", "", hand.get(title) or generated[title], ""]
+    return "\n".join(out)
+
+
+def card_section(classes: list, card_text: str) -> str:
+    """The generated sections appended to a card that does not follow the template yet."""
+    has_definition = "**Definition.**" in card_text or "\n## Definition" in card_text
+    out = [""]
+    if not has_definition:
+        out += ["## Definition", "", definition_section(classes), ""]
+    out += ["## Parameters", "", parameters_section(classes), "",
+            "## Signature keys", "", signature_section(classes), "",
+            "## Known biases", "", "\n".join(bias_bullets(classes)), "",
+            "## References", "", references_section(classes), "",
+            "## Example", "", example_section(classes[0]), ""]
     return "\n".join(out)
 
 
@@ -356,24 +550,23 @@ FUNCTION_CARDS = {"attractor-strength.md": ("attractor_strength", ("mohammadi202
 
 
 def function_card_section(card: str, card_text: str) -> str:
-    """The generated section of a card that documents a function outside the registry."""
+    """The generated sections of a card that documents a function outside the registry."""
     from diversity.core.signature import KEYS
     from diversity.report.citations import CITATIONS
 
     d = _diversity()
     func, refs, example = FUNCTION_CARDS[card]
     sig = str(example(d).signature)
-    keys = [k.split(":", 1)[0] for k in sig.split("|")[1:]]
-    out = ["", "## From the code", "",
-           "*Generated when this site was built, from the docstring, the signature and the citation source of "
-           "the library.*", "", f"### Definition in `diversity.{func}`", "",
-           _description(getattr(d, func).__doc__), "", "### Signature keys", "",
-           "The signature on a small example with precomputed embeddings:", "", "```", sig, "```", "",
-           "| key | records |", "|---|---|"] + [f"| `{k}` | {KEYS.get(k, '(undeclared)')} |" for k in keys] + [""]
-    missing = [k for k in refs if CITATIONS[k] not in card_text]
-    out += ["### References", "", "Citation keys: " + ", ".join(f"`{k}`" for k in refs) + ".", ""]
-    for k in missing:
-        out += ["```bibtex", CITATIONS[k], "```", ""]
+    keys = [k.split(":", 1)[0] for k in sig.split("|")[1:] if k.split(":", 1)[0] not in COMMON_KEYS]
+    out = [""]
+    if "**Definition.**" not in card_text and "\n## Definition" not in card_text:
+        out += ["## Definition", "", _description(getattr(d, func).__doc__), ""]
+    out += ["## Signature keys", "", "The signature on a small example with precomputed embeddings, and the keys "
+            "this function writes (the [Signatures](../signatures.md) page has the rest):", "",
+            "```text", sig, "```", "",
+            "| key | records |", "|---|---|"] + [f"| `{k}` | {KEYS.get(k, '(undeclared)')} |" for k in keys] + [""]
+    out += ["## References", "", "\n".join(f"- [{reference_text(k)}](../references.md#{k})" for k in refs), "",
+            "```bibtex", "\n\n".join(CITATIONS[k] for k in refs), "```", ""]
     return "\n".join(out)
 
 
@@ -523,8 +716,36 @@ def on_files(files: Files, config) -> Files:
     return files
 
 
+def references_page(markdown: str) -> str:
+    """docs/references.md with the bibliography: every entry of the citation source, the library first,
+    each with its anchor (``references.md#<key>``), the cards that cite it and its BibTeX."""
+    from diversity.report.citations import CITATIONS, LIBRARY_KEY, library_bibtex, reference_line
+
+    cited_by: dict[str, list[str]] = {}
+    for card, classes in _CARDS.items():
+        for key in dict.fromkeys(k for cls in classes for k in cls.references):
+            cited_by.setdefault(key, []).append(card)
+    for card, (_, refs, _) in FUNCTION_CARDS.items():
+        for key in refs:
+            cited_by.setdefault(key, []).append(card)
+    out = [markdown.rstrip("\n"), ""]
+    for key in [LIBRARY_KEY, *sorted(CITATIONS, key=lambda k: reference_line(k).lower())]:
+        bib = library_bibtex() if key == LIBRARY_KEY else CITATIONS[key]
+        arxiv = re.search(r"arXiv:(\d{4}\.\d{4,5})", bib)
+        link = f" [arXiv:{arxiv.group(1)}](https://arxiv.org/abs/{arxiv.group(1)})" if arxiv else ""
+        cards = ", ".join(f"[{_card_title(c)}](metrics/{c})" for c in cited_by.get(key, []))
+        out += [f"**{reference_line(key)}**{link} `{key}`", "{: #" + key + " }", ""]
+        if cards:
+            out += [f"Metric cards: {cards}.", ""]
+        out += ['??? quote "BibTeX"', "", "    ```bibtex", *("    " + line for line in bib.splitlines()),
+                "    ```", ""]
+    return "\n".join(out)
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:
     src = page.file.src_uri
+    if src == "references.md":
+        return references_page(markdown)
     if src == "signatures.md":
         from diversity.core.signature import keys_table
 
@@ -540,6 +761,8 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         return pattern.sub(lambda m: table + "\n", markdown, count=1)
     if src.startswith("metrics/") and src != "metrics/index.md":
         classes = _CARDS.get(Path(src).name, [])
+        if classes and is_template_card(markdown):
+            return template_card(classes, markdown)
         if classes:
             return markdown.rstrip("\n") + "\n" + card_section(classes, markdown)
         if Path(src).name in FUNCTION_CARDS:
