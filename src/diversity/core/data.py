@@ -143,6 +143,10 @@ def as_groups(samples: Any, *, name: str = "samples") -> Groups:
         items = list(samples)
         if len(items) == 0:
             raise ValueError(f"{name} is empty: a set of completions needs at least one.")
+        if isinstance(items[0], Mapping):  # rows (a datasets.Dataset, a list of dicts): never read their keys as texts
+            raise TypeError(f"{name} holds rows (mappings with the keys {', '.join(map(str, list(items[0])[:6]))}), "
+                            "not completions; group them by prompt first, e.g. diversity.load_samples(ds, prompt_field=..., "
+                            "completion_field=...) for a datasets.Dataset or a pandas DataFrame.")
         is_text = [isinstance(x, (str, bytes, bytearray)) or x is None or _is_missing(x) or not _is_sequence(x)
                    for x in items]
         if all(is_text):

@@ -42,6 +42,7 @@ from __future__ import annotations
 import os
 from typing import Any, Hashable, Iterable, Union
 
+from .formats import from_dataset, is_hf_dataset
 from .reader import SampleFileError, check_format, completions, iter_records, iter_samples, prompt_key
 
 __all__ = ["load_samples", "load_records", "SampleFileError"]
@@ -56,9 +57,14 @@ def load_samples(source: Union[str, os.PathLike, Any], *, prompt_field: str | No
 
     Parameters
     ----------
-    source : path or pandas.DataFrame
+    source : path, pandas.DataFrame or datasets.Dataset
         A ``.jsonl``/``.ndjson``/``.json``, ``.csv``/``.tsv`` (possibly
-        gzip-compressed, ``.gz``) or ``.parquet`` file, or a DataFrame.
+        gzip-compressed, ``.gz``) or ``.parquet`` file, an lm-eval sample
+        log, an inspect-ai eval log or a file of chat rows
+        (:mod:`diversity.io.formats`), a DataFrame, or a Hugging Face
+        ``Dataset``/``IterableDataset``/one-split ``DatasetDict`` (columns
+        named by the field arguments; see
+        :func:`diversity.io.formats.from_dataset`).
     prompt_field : str or None, default "prompt"
         Column holding the prompt (or prompt id). ``None``: every row belongs
         to one set, returned under the key ``None``.
@@ -103,6 +109,10 @@ def load_samples(source: Union[str, os.PathLike, Any], *, prompt_field: str | No
     >>> load_samples(path)
     {'p': ['a', 'b']}
     """
+    if is_hf_dataset(source):  # a Hugging Face Dataset / DatasetDict (one split) / IterableDataset
+        check_format(format)
+        return from_dataset(source, prompt_column=prompt_field, completion_column=completion_field,
+                            completions_column=completions_field)
     if hasattr(source, "columns") and hasattr(source, "to_dict"):
         check_format(format)
         return _gather_frame(_frame_rows(source), prompt_field, completion_field, completions_field)

@@ -44,15 +44,18 @@ import zlib
 from pathlib import Path
 from typing import Any, Hashable, Iterator, Union
 
+from .formats import EXTRA_FORMATS, iter_format_records, sniff_format
 from .lines import BOMS, SampleFileError, iter_lines
 
 __all__ = ["FORMATS", "FORMAT_NAMES", "SampleFileError", "detect_format", "iter_lines", "iter_records",
            "iter_samples"]
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv",
-           ".parquet": "parquet", ".parq": "parquet", ".pq": "parquet"}
-FORMAT_NAMES = ("jsonl", "csv", "tsv", "parquet")
-FORMAT_ADVICE = "pass format='jsonl', 'csv', 'tsv' or 'parquet' (CLI: --format-in jsonl|csv|tsv|parquet)"
+           ".parquet": "parquet", ".parq": "parquet", ".pq": "parquet", ".eval": "inspect"}
+# lm-eval, inspect and chat: read by diversity.io.formats into the same rows (detected from the first bytes)
+FORMAT_NAMES = ("jsonl", "csv", "tsv", "parquet", "lm-eval", "inspect", "chat")
+FORMAT_ADVICE = ("pass format='jsonl', 'csv', 'tsv' or 'parquet' (CLI: --format-in jsonl|csv|tsv|parquet), or "
+                 "'lm-eval', 'inspect' or 'chat' for those logs")
 PROMPT_TEXT_FIELD = "prompt"  # checked for one text per id when prompts are keyed by another field
 PARQUET_BATCH = 50_000  # rows converted to Python at a time
 
@@ -73,7 +76,8 @@ def check_format(format: str | None) -> str | None:
     if format is None:
         return None
     if not isinstance(format, str) or format.lower() not in FORMAT_NAMES:
-        raise ValueError(f"Unknown sample file format {format!r}; use 'jsonl', 'csv', 'tsv' or 'parquet'.")
+        raise ValueError(f"Unknown sample file format {format!r}; use 'jsonl', 'csv', 'tsv', 'parquet', 'lm-eval', "
+                         "'inspect' or 'chat'.")
     return format.lower()
 
 
@@ -124,6 +128,8 @@ def iter_records(source: Union[str, os.PathLike], *, format: str | None = None,
     path, fmt = resolve(source, format, encoding)
     if fmt == "parquet":
         yield from _parquet_records(path)
+    elif fmt in EXTRA_FORMATS:  # lm-eval sample logs, inspect-ai eval logs, chat rows: the library's rows
+        yield from iter_format_records(path, fmt, encoding=encoding)
     elif fmt == "jsonl":
         for lineno, line in iter_lines(path, encoding):
             if line.strip(" \t\r\n"):
@@ -140,7 +146,8 @@ def resolve(source: Union[str, os.PathLike], format: str | None, encoding: str) 
     path = _as_path(source)
     if fmt is None:
         with open(path, "rb") as f:
-            fmt = detect_format(path, f.read(4096))
+            head = f.read(4096)
+        fmt = sniff_format(path, detect_format(path, head), head)
     return path, fmt
 
 
