@@ -409,7 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "<field>>=<number> (with --quality-field), finish_reason=stop")
         s.add_argument("--quality-field", default=None, help="per-completion field (e.g. reward, quality, "
                        "finish_reason) for gates and quality-aware metrics")
-        s.add_argument("--format-in", choices=["jsonl", "csv", "tsv", "parquet"], default=None,
+        s.add_argument("--format-in", default=None,
+                       choices=["jsonl", "csv", "tsv", "parquet", "lm-eval", "inspect", "chat"],
                        help="input format, for files whose name does not tell (default: from the suffix)")
         s.add_argument("--encoding", default="utf-8", help="text encoding of the input files (default utf-8; "
                        "a byte-order mark overrides it)")
