@@ -56,10 +56,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import zipfile
 from pathlib import Path
 from typing import Any, Hashable, Iterator, Union
 
+from .hf_datasets import from_dataset, is_hf_dataset
 from .lines import SampleFileError
 
 __all__ = ["EXTRA_FORMATS", "from_dataset", "read_format", "iter_format_records", "sniff_format", "chat_row",
@@ -113,7 +113,9 @@ def iter_format_records(path: Union[str, os.PathLike], fmt: str, *, encoding: st
     """``(location, row)`` in the library's row shape for a file of one of :data:`EXTRA_FORMATS`."""
     path = Path(path)
     if fmt == "inspect":
-        yield from _inspect_rows(path)
+        from .inspect_log import inspect_rows
+
+        yield from inspect_rows(path)
         return
     from .reader import iter_records
 
@@ -328,208 +330,3 @@ def chat_row(row: Any, loc: str, field: str = "messages") -> dict:
         if src in row and dst not in out:
             out[dst] = row[src]
     return out
-
-
-# -- inspect-ai ----------------------------------------------------------------------------------------------------
-
-def _inspect_rows(path: Path) -> Iterator[tuple[str, dict]]:
-    if path.suffix.lower() == ".eval" or zipfile.is_zipfile(path):
-        header, samples = _inspect_zip(path)
-    else:
-        from .reader import parse_json
-
-        try:
-            with open(path, "rb") as f:
-                text = f.read().decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise SampleFileError(f"{path}: not UTF-8 text at byte {e.start}; an inspect-ai JSON log is UTF-8.") \
-                from None
-        log = parse_json(text, str(path))
-        if not isinstance(log, dict) or "eval" not in log:
-            raise SampleFileError(f"{path}: not an inspect-ai eval log: no 'eval' object (fields: "
-                                  f"{_fields(log) if isinstance(log, dict) else type(log).__name__}).")
-        if not isinstance(log.get("samples"), list):
-            raise SampleFileError(f"{path}: the inspect-ai log holds no 'samples' (written with --no-log-samples, "
-                                  "or read header-only); there are no completions to read.")
-        header = log
-        samples = [(f"{path} samples[{i}]", s) for i, s in enumerate(log["samples"])]
-    ev = header.get("eval") if isinstance(header.get("eval"), dict) else {}
-    model, task = ev.get("model"), ev.get("task")
-    order: dict[Any, int] = {}
-    items = []
-    for loc, s in samples:
-        if not isinstance(s, dict):
-            raise SampleFileError(f"{loc}: expected an inspect-ai sample object, got {type(s).__name__}.")
-        for field in ("id", "epoch", "input", "output"):
-            if field not in s:
-                raise SampleFileError(f"{loc}: not an inspect-ai sample: no {field!r} field (fields: {_fields(s)}).")
-        order.setdefault(s["id"], len(order))
-        items.append((order[s["id"]], s["epoch"] if isinstance(s["epoch"], int) else 0, loc, s))
-    if not items:
-        raise SampleFileError(f"{path}: the inspect-ai log holds no samples.")
-    counters: dict[Any, int] = {}
-    for _, _, loc, s in sorted(items, key=lambda t: (t[0], t[1])):
-        sid, epoch = s["id"], s["epoch"]
-        if s.get("error"):
-            err = s["error"].get("message") if isinstance(s["error"], dict) else s["error"]
-            raise SampleFileError(f"{loc}: sample {sid!r} epoch {epoch} ended in an error ({_short(err, 120)}); it has "
-                                  "no completion to read. Rerun it, or drop it from the log explicitly.")
-        prompt = s["input"] if isinstance(s["input"], str) else render_prompt(
-            _messages(s["input"], loc, "input"))
-        choices = s["output"].get("choices") if isinstance(s["output"], dict) else None
-        if not isinstance(choices, list) or not choices:
-            raise SampleFileError(f"{loc}: sample {sid!r} epoch {epoch} has no output ('output.choices' is "
-                                  f"{_short(choices)}).")
-        for c, choice in enumerate(choices):
-            message = choice.get("message") if isinstance(choice, dict) else None
-            if not isinstance(message, dict) or "content" not in message:
-                raise SampleFileError(f"{loc}: 'output.choices[{c}].message.content' is missing.")
-            text = _content(message["content"], loc, f"output.choices[{c}].message.content", skip_reasoning=True)
-            j = counters.get(sid, 0)
-            counters[sid] = j + 1
-            row = {"prompt": prompt, "prompt_id": sid, "completion": text, "sample_index": j, "epoch": epoch}
-            if model is not None:
-                row["model"] = model
-            if task is not None:
-                row["task"] = task
-            yield loc, row
-
-
-ZIP_ZSTANDARD = 93  # the compression method of .eval members written by recent inspect-ai versions
-
-
-def _member(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """A member's bytes; Zstandard members (which Python's zipfile reads only from 3.14) through ``zstandard``."""
-    if info.compress_type != ZIP_ZSTANDARD:
-        return z.read(info)
-    from ..core.errors import require
-
-    zstd = require("zstandard", "inspect", "reading an inspect-ai .eval log (Zstandard-compressed)")
-    f = z.fp
-    f.seek(info.header_offset)
-    local = f.read(30)
-    if local[:4] != b"PK\x03\x04":
-        raise zipfile.BadZipFile(f"bad local header of {info.filename}")
-    start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
-    f.seek(start)
-    data = zstd.ZstdDecompressor().decompressobj().decompress(f.read(info.compress_size))
-    if len(data) != info.file_size:
-        raise zipfile.BadZipFile(f"{info.filename} decompressed to {len(data)} bytes, not {info.file_size}")
-    return data
-
-
-def _inspect_zip(path: Path) -> tuple[dict, list[tuple[str, Any]]]:
-    from .reader import parse_json
-
-    def load(z: zipfile.ZipFile, name: str) -> Any:
-        return parse_json(_member(z, z.getinfo(name)).decode("utf-8"), f"{path}:{name}")
-
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = z.namelist()
-            header = load(z, "header.json") if "header.json" in names else (
-                load(z, "_journal/start.json") if "_journal/start.json" in names else {})
-            members = [n for n in names if n.startswith("samples/") and n.endswith(".json")]
-            if not members:
-                raise SampleFileError(f"{path}: the inspect-ai log holds no samples/*.json (written with "
-                                      "--no-log-samples?); there are no completions to read.")
-            samples = [(f"{path}:{n}", load(z, n)) for n in members]
-    except (zipfile.BadZipFile, KeyError, OSError, UnicodeDecodeError, NotImplementedError) as e:
-        raise SampleFileError(f"{path}: not a readable inspect-ai .eval log ({type(e).__name__}: {e}).") from None
-    return header if isinstance(header, dict) else {}, samples
-
-
-# -- Hugging Face datasets -----------------------------------------------------------------------------------------
-
-def is_hf_dataset(obj: Any) -> bool:
-    """A ``datasets`` Dataset, DatasetDict, IterableDataset or IterableDatasetDict (without importing datasets)."""
-    return type(obj).__module__.split(".")[0] == "datasets" and type(obj).__name__ in (
-        "Dataset", "DatasetDict", "IterableDataset", "IterableDatasetDict")
-
-
-def from_dataset(ds: Any, *, prompt_column: str | None = "prompt", completion_column: str = "completion",
-                 completions_column: str = "completions", messages_column: str | None = None,
-                 split: str | None = None) -> dict[Hashable, list[str]]:
-    """Completions grouped by prompt from a Hugging Face ``datasets`` object.
-
-    Parameters
-    ----------
-    ds : datasets.Dataset, DatasetDict, IterableDataset or IterableDatasetDict
-    prompt_column : str or None, default "prompt"
-        Column holding the prompt (or an id). ``None``: one set, returned under ``None``.
-    completion_column, completions_column : str
-        Column with one completion per row, or with a list of completions per
-        row (whichever the row fills; both filled is an error).
-    messages_column : str or None
-        Read chat rows from this column instead (prompt: the conversation up
-        to the last user turn; completion: the assistant reply; see
-        :mod:`diversity.io.formats`); ``prompt_column`` must then be
-        ``"prompt"``, ``"prompt_id"`` or None.
-    split : str or None
-        The split of a DatasetDict; may be left out when it has one split.
-
-    Returns
-    -------
-    dict
-        ``prompt -> completions``, for :func:`diversity.score` and :func:`diversity.compare`.
-
-    Raises
-    ------
-    TypeError
-        ``ds`` is not a ``datasets`` object.
-    ValueError
-        An unknown split, or several splits and no ``split=``; a column that
-        is not in the dataset (the message lists its columns).
-    SampleFileError
-        A row that does not fit (naming the row and the field).
-    """
-    from .reader import completions, prompt_key
-
-    if not is_hf_dataset(ds):
-        raise TypeError(f"from_dataset needs a datasets.Dataset, DatasetDict or IterableDataset, got "
-                        f"{type(ds).__name__}.")
-    name = type(ds).__name__
-    if name.endswith("DatasetDict"):
-        splits = list(ds.keys())
-        if split is None:
-            if len(splits) != 1:
-                raise ValueError(f"The {name} has the splits {', '.join(map(repr, splits))}; pass split= to choose "
-                                 "one (e.g. one model's completions per split: compare(from_dataset(d, split='base'), "
-                                 "from_dataset(d, split='aligned'))).")
-            split = splits[0]
-        if split not in splits:
-            raise ValueError(f"The {name} has no split {split!r}; its splits: {', '.join(map(repr, splits))}.")
-        ds, name = ds[split], f"{name}[{split!r}]"
-    elif split is not None:
-        raise ValueError(f"split={split!r} was given, but a {name} has no splits.")
-    columns = getattr(ds, "column_names", None)
-    if messages_column is not None:
-        needed = [messages_column]
-        if prompt_column not in ("prompt", "prompt_id", None):
-            raise ValueError(f"With messages_column, prompt_column must be 'prompt' (the rendered conversation), "
-                             f"'prompt_id' (the row's id) or None. Got {prompt_column!r} instead.")
-    else:
-        needed = [c for c in (prompt_column,) if c is not None]
-        if columns is not None and completion_column not in columns and completions_column not in columns:
-            raise ValueError(f"The {name} has neither a {completion_column!r} nor a {completions_column!r} column "
-                             f"(columns: {', '.join(columns)}); pass completion_column= or completions_column=.")
-    if columns is not None:
-        missing = [c for c in needed if c not in columns]
-        if missing:
-            raise ValueError(f"The {name} has no column {missing[0]!r} (columns: {', '.join(columns)}); pass the "
-                             f"column's name ({'messages_column' if missing[0] == messages_column else 'prompt_column'}"
-                             "=).")
-    out: dict[Hashable, list[str]] = {}
-    for i, row in enumerate(ds):
-        loc = f"<{name}> row {i}"
-        if messages_column is not None:
-            r = chat_row(row, loc, messages_column)
-            key = None if prompt_column is None else prompt_key(r, loc, prompt_column)
-            out.setdefault(key, []).append(r["completion"])
-            continue
-        key = None if prompt_column is None else prompt_key(row, loc, prompt_column)
-        out.setdefault(key, []).extend(completions(row, loc, completion_column, completions_column, True))
-    if not out:
-        raise SampleFileError(f"<{name}>: no rows.")
-    return out
-
