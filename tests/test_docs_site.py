@@ -118,6 +118,50 @@ def test_docstring_rest_becomes_markdown_with_math_and_links():
     assert "Written as:\n" in md and "::" not in md
 
 
+def test_docstring_lists_stay_lists_with_their_formulas():
+    from importlib import import_module
+
+    sys.path.insert(0, str(DOCS / "gen"))
+    try:
+        rst = import_module("griffe_rst")
+    finally:
+        sys.path.remove(str(DOCS / "gen"))
+    md = rst.rst_to_markdown(inspect.cleandoc("""With k completions:
+        - ``variant="pairs"``: the probability,
+
+          .. math:: P = 1 - \\sum_c p_c^2,
+
+          which does not grow;
+        - ``variant="classes"``: the count.
+        """))
+    assert "With k completions:\n\n- ``variant" in md  # a blank line before the list
+    assert "\n    $$\n    P = 1 - \\sum_c p_c^2,\n    $$\n" in md  # the formula inside the first item
+    assert "which does not grow;\n\n- ``variant=\"classes\"``" in md
+
+
+def test_a_template_card_has_every_section_in_order_and_generated_parts_from_the_code():
+    hooks = _hooks()
+    cards = hooks.metric_cards(DOCS)
+    hooks._CARDS.update(cards)
+    text = (DOCS / "metrics" / "distinct-n.md").read_text(encoding="utf-8")
+    assert hooks.is_template_card(text)
+    page = hooks.template_card(cards["distinct-n.md"], text)
+    titles = re.findall(r"^## (.+)$", page, flags=re.M)
+    assert [t for t in titles if t in hooks.TEMPLATE] == list(hooks.TEMPLATE)
+    assert titles.index("Other implementations") < titles.index("References")
+    assert "$$" in page.split("## Definition")[1].split("## Parameters")[0]  # the docstring's formula, once
+    assert page.count("\\mathrm{distinct}_n") == 1
+    keys = page.split("## Signature keys")[1].split("## Known biases")[0]
+    assert "| `var` |" in keys and "| `tok` |" in keys and "| `emb` |" not in keys and "| `agg` |" not in keys
+    assert "**Length.**" in page and "**Encoder.**" not in page  # lexical: no embedding boilerplate
+    example = page.split("## Example")[1]
+    assert "diversity.score(samples=samples, metrics=['distinct-2'], ci=False)" in example
+    assert re.search(r"```text\n0\.\d{4}\ndistinct-2\|var:set\|", example)
+    vendi = hooks.template_card(cards["vendi.md"], (DOCS / "metrics" / "vendi.md").read_text(encoding="utf-8"))
+    assert "**Encoder.**" in vendi and "| `maxlen` |" in vendi and "| `q` |" in vendi
+    assert "[Friedman and Dieng (2023)." in vendi and "(../references.md#friedman2023vendi)" in vendi
+
+
 def test_citation_cff_describes_this_version():
     cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
     assert cff["cff-version"] == "1.2.0" and cff["type"] == "software"
@@ -191,7 +235,7 @@ def test_every_public_name_and_metric_is_on_the_site(site):
     cards = _hooks().metric_cards(DOCS)
     for card, classes in cards.items():
         page = _text(site / "metrics" / card[:-3] / "index.html")
-        assert 'id="from-the-code"' in page
+        assert 'id="signature-keys"' in page and 'id="references"' in page
         for cls in classes:
             assert f"<code>{cls.name}</code>" in page and f"diversity.{cls.func}" in page, (card, cls.name)
     signatures = _text(site / "signatures" / "index.html")
@@ -199,7 +243,9 @@ def test_every_public_name_and_metric_is_on_the_site(site):
     citing = _text(site / "citing" / "index.html")
     assert "li2016diversity" in citing and "cff-version" in citing
     home = re.sub(r"<[^>]+>", "", _text(site / "index.html"))
-    assert "make demo" in home and "make test" in home
+    assert "pip install llm-diversity" in home and "make demo" in home
+    references = _text(site / "references" / "index.html")
+    assert 'id="li2016diversity"' in references and 'id="diversity"' in references
 
 
 class _Links(html.parser.HTMLParser):
@@ -418,7 +464,7 @@ def test_a_reader_opens_the_home_page_a_metric_card_and_the_tutorial(browser, se
     marked, rendered = _typeset(page)
     assert marked >= 1 and rendered == marked, (marked, rendered)
     assert page.locator("mjx-merror, [data-mjx-error]").count() == 0
-    page.locator("#from-the-code").scroll_into_view_if_needed()
+    page.locator("#definition").scroll_into_view_if_needed()
     reader.shot("metric-card-vendi")
     reader.shot("metric-card-vendi-article", whole_article=True)
 

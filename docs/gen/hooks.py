@@ -620,7 +620,8 @@ def execute_tutorial(src: Path) -> Path:
     nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": str(ROOT)}})
+                            resources={"metadata": {"path": str(ROOT)}},
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no transport notice in the log
     try:
         client.execute()
     except CellExecutionError as e:
@@ -673,7 +674,19 @@ def complete_nav(nav: list, docs_dir: Path) -> list:
     return nav[:cut] + [{"More": more}] + nav[cut:]
 
 
+class _Quiet(logging.Filter):
+    """Drop build-log lines that tell a reader nothing (an optional formatter mkdocstrings could use)."""
+
+    NOISE = ("Formatting signatures requires either Black or Ruff",)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(n in record.getMessage() for n in self.NOISE)
+
+
 def on_config(config):
+    for handler in logging.getLogger("mkdocs").handlers:
+        if not any(isinstance(f, _Quiet) for f in handler.filters):
+            handler.addFilter(_Quiet())
     config["nav"] = complete_nav(config["nav"], Path(config["docs_dir"]))
     return config
 
