@@ -1,6 +1,7 @@
-"""Input and output of sample sets: loaders for JSONL/CSV/TSV (plain or gzip)
-and pandas frames, with errors that name file and line, and the bundled
-example data sets (:mod:`diversity.io.datasets`)."""
+"""Input and output of sample sets: one reader for JSONL/CSV/TSV (plain or
+gzip) and Parquet files (:mod:`diversity.io.reader`, shared by every path),
+loaders for files and pandas frames with errors that name file and line, and
+the bundled example data sets (:mod:`diversity.io.datasets`)."""
 
 from .columns import load_column
 from .loaders import SampleFileError, load_records, load_samples

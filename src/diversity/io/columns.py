@@ -16,8 +16,9 @@ def load_column(source: Union[str, os.PathLike, Any], field: str, *, prompt_fiel
                 completion_field: str = "completion", encoding: str = "utf-8") -> dict[Hashable, list[Any]]:
     """``prompt -> [value of field for each completion]``, aligned with ``load_samples(source)``.
 
-    Works for JSONL files (one completion per row) and pandas DataFrames; a
-    row without the field is an error naming its line.
+    Works for sample files of every format the reader knows (JSONL, CSV/TSV,
+    Parquet; one completion per row) and pandas DataFrames; a row without the
+    field is an error naming its line.
 
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "s.jsonl")
