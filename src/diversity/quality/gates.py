@@ -65,7 +65,8 @@ class NoRefusal(Gate):
 
     def __post_init__(self) -> None:
         if not isinstance(self.strict, bool):
-            raise InvalidParameterError(f"The 'strict' parameter of NoRefusal must be a bool. Got {self.strict!r} instead.")
+            raise InvalidParameterError(f"The 'strict' parameter of NoRefusal must be a bool. "
+                                        f"Got {self.strict!r} instead.")
         if isinstance(self.detector, str):
             object.__setattr__(self, "detector", detector_from_spec(self.detector))
 
