@@ -162,6 +162,20 @@ def test_a_template_card_has_every_section_in_order_and_generated_parts_from_the
     assert "[Friedman and Dieng (2023)." in vendi and "(../references.md#friedman2023vendi)" in vendi
 
 
+def test_the_concepts_page_lists_the_default_metrics_of_score_and_compare():
+    from diversity.compare.api import DEFAULT_COMPARE_METRICS, SEMANTIC_DEFAULTS
+    from diversity.core.evaluate import DEFAULT_METRICS
+
+    text = (DOCS / "concepts.md").read_text(encoding="utf-8")
+    section = text.split("## Default metrics")[1].split("\n## ")[0]
+    score_part, compare_part = section.split("`diversity.compare(a, b)`")
+    assert re.findall(r"`([a-z0-9-]+)`", score_part.split("DEFAULT_METRICS")[0])[-len(DEFAULT_METRICS):] == \
+        list(DEFAULT_METRICS)
+    listed = re.findall(r"`([a-z0-9-]+)`", compare_part.split("DEFAULT_COMPARE_METRICS")[0])
+    assert listed[-len(DEFAULT_COMPARE_METRICS):] == list(DEFAULT_COMPARE_METRICS)
+    assert all(f"`{m}`" in compare_part for m in SEMANTIC_DEFAULTS)
+
+
 def test_citation_cff_describes_this_version():
     cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
     assert cff["cff-version"] == "1.2.0" and cff["type"] == "software"

@@ -223,6 +223,11 @@ def _description(doc: str) -> str:
 
 # ---- generated pages ----------------------------------------------------------------------------------------
 
+def _shadows_subpackage(name: str, obj) -> bool:
+    """A public name that is also the name of a subpackage of diversity (and is not that subpackage)."""
+    return not inspect.ismodule(obj) and (ROOT / "src" / "diversity" / name / "__init__.py").exists()
+
+
 def api_pages() -> dict[str, str]:
     d = _diversity()
     layout = api_layout()
@@ -233,7 +238,13 @@ def api_pages() -> dict[str, str]:
             continue
         body = [f"# {title}", "", intro, ""]
         for name in names:
-            body += [f"::: diversity.{name}", ""]
+            obj = getattr(d, name)
+            if _shadows_subpackage(name, obj):
+                # `diversity.compare` is a function and a subpackage: mkdocstrings would render the package;
+                # render the function from its module, with an autorefs anchor under the public name
+                body += [f"[](){{#diversity.{name}}}", "", f"::: {obj.__module__}.{name}", ""]
+            else:
+                body += [f"::: diversity.{name}", ""]
         pages[path] = "\n".join(body)
     extras = ["# Helpers beyond the top level", "",
               "Functions of the subpackages that the [tutorial](../tutorial.ipynb), the report folder and "
