@@ -172,7 +172,7 @@ def test_endpoint_vectors_equal_the_in_process_model(server, minilm, tmp_path):
 # ---- batching, deduplication, concurrency, the cache -----------------------------------------------------
 
 def test_batches_dedup_order_and_bounded_concurrency(server):
-    srv = server(delay=0.15)
+    srv = server(delay=0.4)  # long enough that the 3 workers overlap even on a loaded machine
     e = emb(srv, batch_size=2, concurrency=3)
     texts = TEXTS + TEXTS[:5]  # duplicates are sent once
     got = e.encode(texts)

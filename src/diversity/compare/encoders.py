@@ -30,6 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..core.errors import InvalidParameterError
 from ..core.signature import Signature
 
 __all__ = ["EncoderAgreement", "EncoderAgreementRow", "encoder_agreement", "agreement_of"]
@@ -172,7 +173,7 @@ def encoder_agreement(a: Any, b: Any, metrics: Sequence[Any] | None = None, *, e
 
     embedders = list(embedders)
     if len(embedders) != 2 or any(e is None for e in embedders):
-        raise ValueError(f"The 'embedders' parameter of encoder_agreement must be two embedders. Got "
+        raise InvalidParameterError(f"The 'embedders' parameter of encoder_agreement must be two embedders. Got "
                          f"{len(embedders)} instead.")
     c1 = compare(a, b, metrics, embedder=embedders[0], **compare_kwargs)
     c2 = compare(a, b, metrics, embedder=embedders[1], **compare_kwargs)

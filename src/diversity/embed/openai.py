@@ -47,6 +47,7 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from ..generation.config import EndpointError
+from ..core.errors import InvalidParameterError
 from .cache import EmbeddingCache, default_cache_dir, text_key
 
 __all__ = ["OpenAIEmbedder"]
@@ -86,7 +87,7 @@ def _retry_after(value: str | None) -> float | None:
 
 def _int_param(value: Any, name: str, low: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"The '{name}' parameter of OpenAIEmbedder must be an int in the range [{low}, inf). "
+        raise InvalidParameterError(f"The '{name}' parameter of OpenAIEmbedder must be an int in the range [{low}, inf). "
                          f"Got {value!r} instead.")
     return int(value)
 
@@ -96,7 +97,7 @@ def _seconds(value: Any, name: str, positive: bool) -> float:
         value > 0 if positive else value >= 0)
     if not ok:
         rng = "(0, inf)" if positive else "[0, inf)"
-        raise ValueError(f"The '{name}' parameter of OpenAIEmbedder must be a number of seconds in the range {rng}. "
+        raise InvalidParameterError(f"The '{name}' parameter of OpenAIEmbedder must be a number of seconds in the range {rng}. "
                          f"Got {value!r} instead.")
     return float(value)
 
@@ -170,10 +171,10 @@ class OpenAIEmbedder:
                  chunk_size: int = 1024, timeout: float = 60.0, retries: int = 3, retry_delay: float = 1.0,
                  max_retry_delay: float = 60.0, cache: Union[bool, str, os.PathLike] = True) -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"The 'base_url' parameter of OpenAIEmbedder must be an http:// or https:// URL such as "
+            raise InvalidParameterError(f"The 'base_url' parameter of OpenAIEmbedder must be an http:// or https:// URL such as "
                              f"'http://127.0.0.1:8080/v1'. Got {base_url!r} instead.")
         if not isinstance(model, str) or not model.strip():
-            raise ValueError(f"The 'model' parameter of OpenAIEmbedder must be the served model's name (a non-empty "
+            raise InvalidParameterError(f"The 'model' parameter of OpenAIEmbedder must be the served model's name (a non-empty "
                              f"str). Got {model!r} instead.")
         self.base_url = base_url.rstrip("/")
         self.url = self.base_url + "/embeddings"
@@ -182,7 +183,7 @@ class OpenAIEmbedder:
         self.dimensions = None if dimensions is None else _int_param(dimensions, "dimensions")
         self.expected_dim = None if expected_dim is None else _int_param(expected_dim, "expected_dim")
         if self.dimensions and self.expected_dim and self.dimensions != self.expected_dim:
-            raise ValueError(f"The 'dimensions' ({self.dimensions}) and 'expected_dim' ({self.expected_dim}) "
+            raise InvalidParameterError(f"The 'dimensions' ({self.dimensions}) and 'expected_dim' ({self.expected_dim}) "
                              "parameters of OpenAIEmbedder disagree; give one.")
         self.batch_size = _int_param(batch_size, "batch_size")
         self.concurrency = _int_param(concurrency, "concurrency")

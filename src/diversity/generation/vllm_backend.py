@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Mapping
 
+from ..core.errors import InvalidParameterError
 from .config import DecodingConfig, Generation, _clip, _cut
 
 __all__ = ["VLLMBackend"]
@@ -70,7 +71,7 @@ class VLLMBackend:
                  sampling_params: Callable[..., Any] | None = None) -> None:
         if isinstance(model, str):
             if not model:
-                raise ValueError("The 'model' parameter of VLLMBackend must be a model name, a folder or a vllm.LLM. "
+                raise InvalidParameterError("The 'model' parameter of VLLMBackend must be a model name, a folder or a vllm.LLM. "
                                  "Got '' instead.")
             from ..core.errors import require
 
@@ -79,9 +80,9 @@ class VLLMBackend:
             self.model_id = model_id or model
         else:
             if llm_kwargs:
-                raise ValueError("llm_kwargs are for building an engine; VLLMBackend got an engine already built.")
+                raise InvalidParameterError("llm_kwargs are for building an engine; VLLMBackend got an engine already built.")
             if not callable(getattr(model, "generate", None)):
-                raise TypeError(f"The 'model' parameter of VLLMBackend must be a model name or a vllm.LLM, got "
+                raise InvalidParameterError(f"The 'model' parameter of VLLMBackend must be a model name or a vllm.LLM, got "
                                 f"{type(model).__name__}.")
             self.llm = model
             self.model_id = model_id or _engine_model_name(model)

@@ -59,6 +59,7 @@ import re
 from pathlib import Path
 from typing import Any, Hashable, Iterator, Union
 
+from ..core.errors import InvalidParameterError
 from .hf_datasets import from_dataset, is_hf_dataset
 from .lines import SampleFileError
 
@@ -191,7 +192,7 @@ def _key(row: dict, loc: str, field: str) -> Hashable:
 def _lm_eval_rows(records: Iterator[tuple[str, Any]], *, responses: str, filter: str | None
                   ) -> Iterator[tuple[str, dict]]:
     if responses not in ("resps", "filtered_resps"):
-        raise ValueError(f"The 'responses' parameter must be 'resps' or 'filtered_resps'. Got {responses!r} instead.")
+        raise InvalidParameterError(f"The 'responses' parameter must be 'resps' or 'filtered_resps'. Got {responses!r} instead.")
     seen: dict[Any, tuple[str, Any]] = {}  # doc_id -> (where, responses) of the row read
     filters: dict[str, str] = {}
     for loc, row in records:
