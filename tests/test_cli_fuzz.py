@@ -119,7 +119,7 @@ def test_a_bad_memory_limit_is_one_line(files, capsys, monkeypatch, value):
 
 def test_advice_names_cli_forms_not_python_keywords(files, capsys):
     (files / "s.txt").write_text("prompt,completion\np,a\n")
-    last = one_line_error(capsys, ["score", str(files / "s.txt")], r"pass --format-in jsonl\|csv\|tsv\|parquet\.$")
+    last = one_line_error(capsys, ["score", str(files / "s.txt")], r"pass --format-in jsonl\|csv\|tsv\|parquet")
     assert "format=" not in last
     (files / "l.jsonl").write_bytes(ROWS.replace("a b", "caf\xe9").encode("latin-1"))
     last = one_line_error(capsys, ["score", str(files / "l.jsonl")], r"e\.g\. --encoding latin-1\.$")
@@ -141,3 +141,27 @@ def test_cli_advice_translation():
     assert _for_cli("pass quality= with it; pass k= for one k; ci=False") == \
         "pass --quality-field with it; pass --k for one k; --no-ci"
     assert _for_cli("pass max_pairs= (e.g. max_pairs=100_000)") == "pass max_pairs= (e.g. max_pairs=100_000)"
+
+
+def test_a_device_failure_is_one_line_and_other_runtime_errors_stay_bugs(files, capsys, monkeypatch):
+    import diversity.io.stream as stream
+
+    class OutOfMemoryError(RuntimeError):
+        pass
+
+    OutOfMemoryError.__module__ = "torch.cuda"
+
+    def oom(*a, **k):
+        raise OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(stream, "score_file", oom)
+    one_line_error(capsys, ["score", str(files / "a.jsonl"), "--metrics", "distinct-1"],
+                   r"^diversity: error: the embedding device failed \(OutOfMemoryError: CUDA out of memory\. Tried to "
+                   r"allocate 2\.00 GiB\); try --device cpu")
+
+    def bug(*a, **k):
+        raise RuntimeError("an internal invariant broke")
+
+    monkeypatch.setattr(stream, "score_file", bug)
+    with pytest.raises(RuntimeError, match="an internal invariant broke"):
+        main(["score", str(files / "a.jsonl"), "--metrics", "distinct-1"])

@@ -10,7 +10,8 @@ import errno
 import os
 import re
 
-__all__ = ["for_cli", "os_error", "device", "check_device", "check_out", "library_errors", "error_line"]
+__all__ = ["for_cli", "os_error", "device", "check_device", "check_out", "library_errors", "error_line",
+           "device_error"]
 
 
 _DEVICE = re.compile(r"(auto|cpu|cuda|mps|xpu|npu|hpu|meta)(:\d+)?")
@@ -108,11 +109,27 @@ def library_errors() -> tuple[type[BaseException], ...]:
     # the library's own errors, the standard ones its contract names (docs/errors.md), and every
     # operating-system error (a file that exists, a folder that cannot be written, a full disk)
     return (InvalidParameterError, SampleFileError, MemoryLimitError, ResumeError, EndpointError, ValueError,
-            TypeError, OSError, ImportError)
+            TypeError, OSError, ImportError, RuntimeError)  # RuntimeError: device errors only (error_line)
+
+
+_DEVICE_WORDS = ("CUDA", "cuda", "MPS", "mps", "device", "out of memory", "cuDNN", "CUBLAS")
+
+
+def device_error(e: BaseException) -> bool:
+    """An error of the accelerator or its runtime (torch, ONNX Runtime): out of memory, no such device..."""
+    root = type(e).__module__.split(".")[0]
+    return isinstance(e, RuntimeError) and (root in ("torch", "onnxruntime") or any(w in str(e) for w in _DEVICE_WORDS))
 
 
 def error_line(e: BaseException) -> str:
-    """The one line ``diversity: error: ...`` says for ``e``, with CLI advice."""
+    """The one line ``diversity: error: ...`` says for ``e``, with CLI advice (a RuntimeError that is not
+    a device error is a bug: raised again, with its traceback)."""
+    if isinstance(e, RuntimeError):
+        if not device_error(e):
+            raise e
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        return (f"the embedding device failed ({type(e).__name__}: {first}); try --device cpu (or, for an "
+                "out-of-memory error, free the device's memory)")
     if isinstance(e, OSError) and (not isinstance(e, FileNotFoundError) or e.filename is not None):
         msg = os_error(e)
     else:
