@@ -537,7 +537,7 @@ def template_card(classes: list, text: str) -> str:
 def card_section(classes: list, card_text: str) -> str:
     """The generated sections appended to a card that does not follow the template yet."""
     has_definition = "**Definition.**" in card_text or "\n## Definition" in card_text
-    out = [""]
+    out = ["", "## At a glance", "", at_a_glance(classes), ""]
     if not has_definition:
         out += ["## Definition", "", definition_section(classes), ""]
     out += ["## Parameters", "", parameters_section(classes), "",
@@ -630,6 +630,8 @@ def execute_tutorial(src: Path) -> Path:
         return folder
     nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
     start = time.perf_counter()
+    # tqdm warns at import when ipywidgets is missing (a Jupyter front end has it): not for the reader
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:IProgress not found")
     client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=False,
                             resources={"metadata": {"path": str(ROOT)}},
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no transport notice in the log
