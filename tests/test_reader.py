@@ -237,3 +237,31 @@ def test_dask_reads_files_with_the_same_messages(tmp_path):
         score_dask(str(path), ["distinct-1"])
     with pytest.raises(FileNotFoundError, match=r"No sample file at '.*nope\.jsonl'"):
         score_dask(str(tmp_path / "nope.jsonl"), ["distinct-1"])
+
+
+# -- URLs ------------------------------------------------------------------------------------------------------
+
+def test_fsspec_urls_are_read_by_the_same_reader(tmp_path):
+    fsspec = pytest.importorskip("fsspec")
+    base = "memory://diversity-test-reader"
+    with fsspec.open(f"{base}/s.jsonl", "wb") as f:
+        f.write(ROWS.encode())
+    with fsspec.open(f"{base}/s.csv.gz", "wb") as f:
+        f.write(gzip.compress(CSV.encode()))
+    with fsspec.open(f"{base}/bad.csv", "wb") as f:
+        f.write(b"prompt,completion,completion\np,a,b\n")
+    (tmp_path / "local.jsonl").write_text(ROWS)
+    expected = load_samples(tmp_path / "local.jsonl")
+    assert load_samples(f"{base}/s.jsonl") == expected
+    assert load_samples(f"{base}/s.csv.gz") == expected
+    refuse(f"{base}/bad.csv", r"memory://diversity-test-reader/bad\.csv:1: duplicate header column\(s\) 'completion'")
+    with pytest.raises(FileNotFoundError, match=r"No sample file at 'memory://diversity-test-reader/nope\.jsonl'"):
+        load_samples(f"{base}/nope.jsonl")
+    pytest.importorskip("dask.dataframe")
+    import dask
+
+    from diversity.distributed import score_dask
+
+    with dask.config.set(scheduler="synchronous"):
+        same(quiet(score_dask, f"{base}/s.jsonl", METRICS), quiet(diversity.score, expected, METRICS))
+

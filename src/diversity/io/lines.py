@@ -15,10 +15,10 @@ import codecs
 import gzip
 import re
 import zlib
-from pathlib import Path
-from typing import BinaryIO, Iterator
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Iterator, Union
 
-__all__ = ["BLOCK", "BOMS", "SampleFileError", "iter_lines"]
+__all__ = ["BLOCK", "BOMS", "RemotePath", "SampleFileError", "iter_lines", "open_binary"]
 
 BLOCK = 1 << 20  # bytes decoded at a time
 # longest marks first: the UTF-32 LE mark begins with the UTF-16 LE one
@@ -32,10 +32,40 @@ class SampleFileError(ValueError):
     """A sample file or frame could not be read; the message names file and line."""
 
 
-def _open_binary(path: Path) -> tuple[BinaryIO, bool]:
-    with open(path, "rb") as f:
+class RemotePath(str):
+    """A file named by an fsspec URL (``s3://bucket/s.jsonl``, ``memory://s.csv``), read through fsspec."""
+
+    @property
+    def _pure(self) -> PurePosixPath:
+        return PurePosixPath(self.split("://", 1)[1])
+
+    @property
+    def suffixes(self) -> list[str]:
+        return self._pure.suffixes
+
+    @property
+    def name(self) -> str:
+        return self._pure.name
+
+
+def open_binary(path: Union[Path, RemotePath]) -> BinaryIO:
+    """The file's bytes: a local path, or an fsspec URL."""
+    if isinstance(path, RemotePath):
+        import fsspec
+
+        return fsspec.open(str(path), "rb").open()
+    return open(path, "rb")
+
+
+def _open_binary(path: Union[Path, RemotePath]) -> tuple[BinaryIO, bool]:
+    with open_binary(path) as f:
         gzipped = f.read(2) == b"\x1f\x8b"
-    return (gzip.open(path, "rb") if gzipped else open(path, "rb")), gzipped
+    raw = open_binary(path)
+    if not gzipped:
+        return raw, False
+    unzipped = gzip.GzipFile(fileobj=raw, mode="rb")
+    unzipped.myfileobj = raw  # closed with it
+    return unzipped, True
 
 
 def _read_block(raw: BinaryIO, path: Path, lineno: int) -> bytes:

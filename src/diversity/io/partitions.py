@@ -2,7 +2,9 @@
 by the one reader (:mod:`diversity.io.reader`), so that
 :func:`diversity.score_dask` on files has the formats, checks and messages
 (file and line) of :func:`~diversity.load_samples` and ``score_file``.
-Paths may be globs or folders (a folder: its sample files, sorted by name).
+Paths may be globs or folders (a folder: its sample files, sorted by name),
+or fsspec URLs of single files (``s3://bucket/s.jsonl``; the file system's
+package must be installed on the workers).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ def expand_paths(paths: list[str], func: str) -> list[str]:
     """Files named by paths, globs and folders (a folder: its sample files, sorted by name)."""
     out: list[str] = []
     for p in paths:
-        if os.path.isdir(p):
+        if "://" in p:  # an fsspec URL: one file, read through fsspec on the worker
+            out.append(p)
+        elif os.path.isdir(p):
             found = sorted(os.path.join(p, f) for f in os.listdir(p)
                            if os.path.splitext(f[:-3] if f.lower().endswith(".gz") else f)[1].lower() in FORMATS)
             if not found:

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, Hashable, Iterator, Union
 
 from .formats import EXTRA_FORMATS, iter_format_records, sniff_format
-from .lines import BOMS, SampleFileError, iter_lines
+from .lines import BOMS, RemotePath, SampleFileError, iter_lines, open_binary
 
 __all__ = ["FORMATS", "FORMAT_NAMES", "SampleFileError", "detect_format", "iter_lines", "iter_records",
            "iter_samples"]
@@ -81,7 +81,17 @@ def check_format(format: str | None) -> str | None:
     return format.lower()
 
 
-def _as_path(source: Union[str, os.PathLike]) -> Path:
+def _as_path(source: Union[str, os.PathLike]) -> Union[Path, RemotePath]:
+    if isinstance(source, str) and "://" in source:  # an fsspec URL (s3://, gs://, memory://, ...)
+        try:
+            import fsspec
+        except ImportError as e:
+            raise ImportError(f"{source}: URLs are read through fsspec: pip install fsspec (and the file system's "
+                              "package, e.g. s3fs).") from e
+        fs, inner = fsspec.core.url_to_fs(source)
+        if not fs.isfile(inner):
+            raise FileNotFoundError(f"No sample file at {source!r}.")
+        return RemotePath(source)
     path = Path(source)
     if not path.is_file():
         if path.is_dir():
@@ -145,7 +155,7 @@ def resolve(source: Union[str, os.PathLike], format: str | None, encoding: str) 
     check_encoding(encoding)
     path = _as_path(source)
     if fmt is None:
-        with open(path, "rb") as f:
+        with open_binary(path) as f:
             head = f.read(4096)
         fmt = sniff_format(path, detect_format(path, head), head)
     return path, fmt
@@ -247,7 +257,7 @@ def _parquet_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         return SampleFileError(f"{path}: not a readable Parquet file ({type(e).__name__}: {e}).")
 
     try:
-        f = pq.ParquetFile(path)
+        f = pq.ParquetFile(open_binary(path) if isinstance(path, RemotePath) else path)
     except (pa.ArrowException, OSError, ValueError) as e:
         raise arrow_error(e) from None
     with f:
