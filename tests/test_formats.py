@@ -133,6 +133,29 @@ def test_lm_eval_filtered_resps_and_filters(tmp_path):
         read_format(bad)
 
 
+def test_lm_eval_task_from_the_file_name(tmp_path):
+    p = tmp_path / "samples_diversity_open_base_2026-12-04T21-06-00.123456.jsonl"
+    shutil.copy(D / "lm_eval_base.jsonl", p)
+    assert {r["task"] for r in load_records(p)} == {"diversity_open_base"}
+    assert "task" not in load_records(D / "lm_eval_base.jsonl")[0]
+
+
+def test_gzipped_logs_are_detected(tmp_path):
+    import gzip
+
+    for name in ("lm_eval_base.jsonl", "chat_base.jsonl"):
+        p = tmp_path / (name + ".gz")
+        p.write_bytes(gzip.compress((D / name).read_bytes()))
+        assert load_samples(p) == ref("base")
+
+
+def test_long_first_rows_are_detected(tmp_path):
+    rows = lm_rows()
+    rows[0]["doc"]["passage"] = "word " * 5000  # a first row far longer than the reader's 4 kB head
+    p = write(tmp_path, rows, "long.jsonl")
+    assert load_samples(p) == ref("base")
+
+
 def test_lm_eval_older_list_arguments(tmp_path):
     rows = [dict(r, arguments=[[r["arguments"]["gen_args_0"]["arg_0"], {"until": []}]]) for r in lm_rows()]
     assert read_format(write(tmp_path, rows), "lm-eval") == ref("base")
@@ -322,3 +345,14 @@ def test_rows_passed_straight_to_score_are_refused_with_advice(dd):
     with pytest.raises(TypeError, match=r"samples holds rows \(mappings with the keys question, answers\), not "
                                         r"completions; group them by prompt first"):
         diversity.score(dd["base"], ["distinct-1"])
+
+
+@pytest.mark.slow
+def test_score_dask_reads_the_formats():
+    pytest.importorskip("dask.dataframe")
+    from diversity.distributed import score_dask
+
+    want = score_dask([str(D / "equivalent_base.jsonl")], ["distinct-2", "self-bleu"], ci=False)
+    for name in ("lm_eval_base.jsonl", "inspect_base.eval", "chat_base.jsonl"):
+        got = score_dask([str(D / name)], ["distinct-2", "self-bleu"], ci=False)
+        assert {m: r.value for m, r in got.items()} == {m: r.value for m, r in want.items()}

@@ -56,6 +56,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import zlib
 from pathlib import Path
 from typing import Any, Hashable, Iterator, Union
 
@@ -69,6 +70,7 @@ __all__ = ["EXTRA_FORMATS", "from_dataset", "read_format", "iter_format_records"
 EXTRA_FORMATS = ("lm-eval", "inspect", "chat")
 """The formats this module reads (besides the plain jsonl/csv/tsv/parquet rows of :mod:`diversity.io.reader`)."""
 
+_LM_EVAL_NAME = re.compile(r"^samples_(.+)_\d{4}-\d{2}-\d{2}T[\d.:-]+\.jsonl(?:\.gz)?$")
 _INSPECT_HEAD = re.compile(rb'^\s*\{\s*"version"\s*:\s*\d+\s*,\s*"status"\s*:')
 
 
@@ -91,10 +93,11 @@ def sniff_format(path: Path, fmt: str, head: bytes) -> str:
         return "inspect"
     if fmt != "jsonl":
         return fmt
-    text = head.lstrip(b"\xef\xbb\xbf")
-    if _INSPECT_HEAD.match(text):
+    if _INSPECT_HEAD.match(head.lstrip(b"\xef\xbb\xbf")):  # an inspect JSON log (often pretty-printed)
         return "inspect"
-    first = text.lstrip().split(b"\n", 1)[0]
+    first = _first_line(path, head)
+    if first is None:
+        return fmt
     try:
         row = json.loads(first.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
@@ -105,6 +108,29 @@ def sniff_format(path: Path, fmt: str, head: bytes) -> str:
         if isinstance(row.get("messages"), list) and "completion" not in row and "completions" not in row:
             return "chat"
     return fmt
+
+
+SNIFF_LIMIT = 1 << 24
+"""Bytes of the first line read to tell lm-eval and chat rows from plain ones (an lm-eval row of k long
+responses is easily longer than the reader's 4 kB head)."""
+
+
+def _first_line(path: Path, head: bytes) -> bytes | None:
+    """The first non-blank line (BOM dropped, gzip looked through), at most :data:`SNIFF_LIMIT` bytes."""
+    import gzip
+
+    try:
+        with (gzip.open(path, "rb") if head[:2] == b"\x1f\x8b" else open(path, "rb")) as f:
+            for _ in range(1000):
+                line = f.readline(SNIFF_LIMIT)
+                if not line:
+                    return None
+                line = line.lstrip(b"\xef\xbb\xbf")
+                if line.strip():
+                    return line.strip()
+    except (OSError, EOFError, zlib.error):
+        return None
+    return None
 
 
 # -- rows ----------------------------------------------------------------------------------------------------------
@@ -122,7 +148,11 @@ def iter_format_records(path: Union[str, os.PathLike], fmt: str, *, encoding: st
 
     source = iter_records(path, format="jsonl", encoding=encoding)
     if fmt == "lm-eval":
-        yield from _lm_eval_rows(source, responses=responses, filter=filter)
+        task = _LM_EVAL_NAME.match(path.name)
+        for loc, row in _lm_eval_rows(source, responses=responses, filter=filter):
+            if task:  # lm-eval names the file samples_<task>_<date>.jsonl
+                row["task"] = task.group(1)
+            yield loc, row
     elif fmt == "chat":
         for loc, row in source:
             yield loc, chat_row(row, loc)
