@@ -110,3 +110,20 @@ def test_metric_order_and_the_second_thread_do_not_change_values():
             alone = diversity.score(samples, [s], ci=False)[s]
             assert alone.value == pytest.approx(together[s].value, rel=1e-14, abs=0)
             assert alone.per_group == pytest.approx(together[s].per_group, rel=1e-14, abs=0)
+
+
+def test_vocabulary_ids_are_the_same_with_and_without_pandas(monkeypatch):
+    pytest.importorskip("pandas")
+    from diversity.text import ngrams
+
+    rng = np.random.default_rng(4)
+    pool = ["a", "A", "1", "1.0", "True", "é", "e\u0301", "naïve", "", " ", "NaN", "None"] + [f"w{i}" for i in range(500)]
+    tokens = [pool[i] for i in rng.integers(0, len(pool), size=ngrams._FACTORIZE_MIN + 7)]
+    fast = ngrams.Vocabulary()
+    ids_fast = fast.encode(iter(tokens))
+    monkeypatch.setattr(ngrams, "_FACTORIZE", None)  # as without pandas
+    slow = ngrams.Vocabulary()
+    ids_slow = slow.encode(iter(tokens))
+    assert ids_fast.tolist() == ids_slow.tolist()
+    assert fast.tokens == slow.tokens and dict(fast.index) == dict(slow.index)
+    assert fast.encode(iter(["w1", "brand-new"])).tolist() == [fast.index["w1"], len(slow.tokens)]  # grows as before

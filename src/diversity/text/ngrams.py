@@ -37,13 +37,44 @@ class Vocabulary:
         return len(self.index)
 
     def encode(self, flat_tokens) -> np.ndarray:
-        """Ids of an iterable of tokens, adding new types in order of first appearance."""
+        """Ids of an iterable of tokens, adding new types in order of first appearance.
+
+        A fresh vocabulary given many tokens numbers them with pandas' hash
+        table when pandas is installed (about twice as fast as a dict; the same
+        ids: order of first appearance)."""
         index = self.index
+        if not index and _pd_factorize() is not None:
+            tokens = np.fromiter(flat_tokens, dtype=object)
+            if len(tokens) >= _FACTORIZE_MIN:
+                codes, uniques = _pd_factorize()(tokens)
+                index.update(zip(uniques.tolist(), range(len(uniques))))
+                self.tokens.extend(uniques.tolist())
+                return codes.astype(np.int64, copy=False)
+            flat_tokens = tokens
         before = len(index)
         ids = np.fromiter(map(index.__getitem__, flat_tokens), dtype=np.int64)
         if len(index) > before:
             self.tokens.extend(list(index)[before:])
         return ids
+
+
+_FACTORIZE_MIN = 100_000  # tokens from which pandas' factorize is worth its import
+
+
+def _pd_factorize():
+    """``pandas.factorize`` (order of first appearance), or None without pandas."""
+    global _FACTORIZE
+    if _FACTORIZE is _UNSET:
+        try:
+            from pandas import factorize
+        except ImportError:
+            factorize = None
+        _FACTORIZE = factorize
+    return _FACTORIZE
+
+
+_UNSET = object()
+_FACTORIZE: object = _UNSET
 
 
 class _Index(dict):
