@@ -355,10 +355,10 @@ def _name_regex(cls) -> str:
 
 
 def at_a_glance(classes: list) -> str:
-    rows = ["| spec | function | class | direction | computed from | length-sensitive |", "|---|---|---|---|---|---|"]
+    rows = ["| spec | function (class) | direction | computed from | length-sensitive |", "|---|---|---|---|---|"]
     for cls in classes:
-        rows.append(f"| {_spec_names(cls)} | [`diversity.{cls.func}`][diversity.{cls.func}] | "
-                    f"[`{cls.__name__}`][diversity.{cls.__name__}] | {_direction(cls)} | {_input(cls)} | "
+        rows.append(f"| {_spec_names(cls)} | [`diversity.{cls.func}`][diversity.{cls.func}] "
+                    f"([`{cls.__name__}`][diversity.{cls.__name__}]) | {_direction(cls)} | {_input(cls)} | "
                     f"{'yes' if cls.length_sensitive else 'no'} |")
     return "\n".join(rows)
 
@@ -389,7 +389,7 @@ def _spec_example(cls, p) -> str:
 def parameters_section(classes: list) -> str:
     from diversity.core.params import REQUIRED
 
-    rows = ["| metric | parameter | default | allowed | meaning | in a spec |", "|---|---|---|---|---|---|"]
+    rows = ["| parameter | default | allowed | meaning | in a spec |", "|---|---|---|---|---|"]
     seen = 0
     for cls in classes:
         for p in cls.params:
@@ -397,7 +397,7 @@ def parameters_section(classes: list) -> str:
             default = "(required)" if p.default is REQUIRED else f"`{p.constraint.format(p.default)}`"
             doc = (p.doc or "").replace("|", "\\|").replace("\n", " ")
             allowed = p.constraint.describe().replace("|", "\\|")
-            rows.append(f"| `{cls.name.replace('{', '<').replace('}', '>')}` | `{p.name}` | {default} | {allowed} | {doc} | {_spec_example(cls, p)} |")
+            rows.append(f"| `{p.name}` | {default} | {allowed} | {doc} | {_spec_example(cls, p)} |")
     if not seen:
         return ("No parameters of its own: the metric is defined by its input alone (the shared options of every "
                 "metric, `aggregate=`, `ci=` and the rest, are on the [Concepts](../concepts.md) page).")
