@@ -398,3 +398,30 @@ def test_cli_embed_endpoint(server, tmp_path, capsys):
     assert max(len(b["input"]) for b in srv.bodies) == 4
     assert main(["score", str(f), "--metrics", "mean-pairwise-distance", "--embed-endpoint", srv.url]) == 2
     assert "--embed-endpoint needs --embed-model" in capsys.readouterr().err
+
+
+def test_pickles_for_workers(server):
+    import pickle
+
+    srv = server()
+    e = emb(srv)
+    e.encode(["a"])
+    e2 = pickle.loads(pickle.dumps(e))
+    np.testing.assert_allclose(e2.encode(["a", "b"]), fake_vectors(["a", "b"]), atol=1e-7)
+    assert e2.signature_fields() == e.signature_fields()
+
+
+@pytest.mark.slow
+def test_score_dask_with_the_endpoint_embedder(server, tmp_path):
+    pytest.importorskip("dask.dataframe")
+    import diversity
+    from diversity.distributed import score_dask
+
+    srv = server(model_name="served")
+    f = tmp_path / "s.jsonl"
+    f.write_text("".join(json.dumps({"prompt": f"p{i % 3}", "completion": t}) + "\n" for i, t in enumerate(TEXTS)))
+    e = emb(srv)
+    got = score_dask([str(f)], ["mean-pairwise-distance"], embedder=e, ci=False)["mean-pairwise-distance"]
+    want = diversity.score(diversity.load_samples(f), ["mean-pairwise-distance"], embedder=emb(srv),
+                           ci=False)["mean-pairwise-distance"]
+    assert got.value == pytest.approx(want.value, abs=1e-12) and "emb:openai:served@8" in got.signature

@@ -114,6 +114,9 @@ def test_e5_vectors_signature_and_cache(e5, tmp_path):
     again = E5SmallQ4Embedder(cache=e5.cache.directory.parents[1])
     np.testing.assert_array_equal(again.encode(texts), x)
     assert again.n_encoded == 0  # all from the cache
+    import pickle
+
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(e5)).encode(texts[:1]), x[:1])
     with pytest.raises(ValueError, match=r"'batch_size' parameter of E5SmallQ4Embedder must be an int"):
         E5SmallQ4Embedder(batch_size=0)
     with pytest.raises(TypeError, match=r"texts\[0\] is a int"):

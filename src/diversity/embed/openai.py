@@ -403,6 +403,15 @@ class OpenAIEmbedder:
         if error is not None:
             raise error
 
+    def __getstate__(self) -> dict:  # picklable (score_dask ships embedders to workers): no lock
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def __repr__(self) -> str:
         who = f"{self._reported!r}@{self._dim}" if self._probed else f"{self.model!r} (not contacted yet)"
         return f"OpenAIEmbedder({self.base_url!r}, {who})"
