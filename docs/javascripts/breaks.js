@@ -1,9 +1,9 @@
-// Line-break opportunities in code that a reader would accept: after . / | , ? & = (, never inside a
+// Line-break opportunities in code that a reader would accept: after . / | , ? & = ( {, never inside a
 // word (the style sheet turns off mid-word breaking) and never at the hyphen of "llm-diversity". In table cells, an interval
 // "[0.12, 0.34]" and a signed number stay on one line. Runs on every page load (and on Material's
 // instant navigation, when enabled). The inserted <wbr> elements add no characters to copied text.
 (function () {
-  const AFTER = /([./|,?&=(])(?=[^\s./|,?&=()\]])/g;
+  const AFTER = /([./|,?&=({])(?=[^\s./|,?&=(){}\]])/g;
 
   // a text node as pieces: runs of spaces, then segments cut after the AFTER characters; a segment
   // with a hyphen is kept whole (a browser would otherwise break "llm-diversity" after its hyphen)
@@ -29,7 +29,7 @@
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     const nodes = [];
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-      if (/[./|,?&=(-]/.test(n.nodeValue)) nodes.push(n);
+      if (/[./|,?&=({-]/.test(n.nodeValue)) nodes.push(n);
     }
     for (const node of nodes) {
       const frag = document.createDocumentFragment();
@@ -45,7 +45,7 @@
         if (piece.wbr) frag.appendChild(document.createElement("wbr"));
       }
       // highlighted code splits a line into one text node per token: "InlineBackend" "." "print_figure"
-      if (/[./|,?&=(]$/.test(node.nodeValue)) frag.appendChild(document.createElement("wbr"));
+      if (/[./|,?&=({]$/.test(node.nodeValue)) frag.appendChild(document.createElement("wbr"));
       node.parentNode.replaceChild(frag, node);
     }
   }
