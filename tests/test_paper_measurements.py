@@ -125,10 +125,12 @@ def test_normalize_value_rules():
 
     gender = ["M", "male", "Man", "men", "Woman", "women", "F", "female.", "**Female**", "male, male", "she/her",
               "Non-binary", "transfemale", "23", "a", "--", r"\textbf{Male}", "female fresh graduate", "Not known",
-              "man-made", "female or male"]
+              "man-made", "female or male", "Lady", "Full name", "nationality occupation",
+              "female Occupation: Bike store"]
     assert [normalize_value(v, "gender") for v in gender] == [
         "male", "male", "male", "male", "female", "female", "female", "female", "female", "male", "female",
-        "non-binary", "transfemale", None, None, None, "male", "female", None, "man-made", "female or male"]
+        "non-binary", "transfemale", None, None, None, "male", "female", None, "man-made", "female or male", "female",
+        None, None, "female"]
     nat = ["USA", "U.S.A.", "American", "united states", "America", "UK", "British", "Chinese", "China", "Male",
            "1990", "Kenyan ", "Martian"]
     assert [normalize_value(v, "nationality") for v in nat] == [

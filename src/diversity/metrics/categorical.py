@@ -38,10 +38,10 @@ NORMALIZATION_RULES = {"text": "text-v1", "gender": "gender-v1", "nationality": 
 
 #: Gender spellings (after the text rule) -> the category counted.
 GENDER_SYNONYMS: dict[str, str] = {
-    **dict.fromkeys(("m", "male", "man", "men", "boy", "masculine", "he", "he/him", "mr", "cis male", "cis man"),
-                    "male"),
+    **dict.fromkeys(("m", "male", "man", "men", "boy", "masculine", "he", "he/him", "mr", "cis male", "cis man",
+                     "gentleman", "guy"), "male"),
     **dict.fromkeys(("f", "female", "woman", "women", "girl", "feminine", "she", "she/her", "ms", "mrs", "miss",
-                     "cis female", "cis woman", "femal"), "female"),
+                     "cis female", "cis woman", "femal", "lady"), "female"),
     **dict.fromkeys(("non-binary", "nonbinary", "non binary", "nb", "enby", "genderqueer", "they/them"),
                     "non-binary"),
 }
@@ -71,6 +71,8 @@ NATIONALITY_SYNONYMS: dict[str, str] = {alt: dem for dem, alts in _COUNTRIES.ite
 
 #: Values that give no value (counted as unparsed under the gender and nationality rules).
 _NO_ANSWER = frozenset(("unknown", "not known", "not specified", "unspecified", "n a", "na", "none", "null"))
+#: Words of the persona form: a gender or nationality containing one echoes a label ("full name"), not a value.
+_LABEL_WORDS = frozenset(("name", "age", "gender", "nationality", "occupation"))
 
 
 def _text_rule(value: Any) -> str | None:
@@ -96,12 +98,14 @@ def normalize_value(value: Any, rule: str) -> str | None:
     a gender word of 3 letters or more and names no other category
     (``"female fresh graduate"``, not ``"female or male"``); other
     values of two or more characters are kept as written
-    (``"transfemale"``); a single other letter, digits and non-answers
-    (``"unknown"``, ``"not known"``, ``"n/a"``, ``"none"``) are ``None``. ``"nationality"`` (``nationality-v1``): the text rule, then
+    (``"transfemale"``); a single other letter, digits, non-answers
+    (``"unknown"``, ``"not known"``, ``"n/a"``, ``"none"``) and echoes of the
+    form's labels (a value containing ``name``, ``age``, ``gender``,
+    ``nationality`` or ``occupation``: ``"full name"``) are ``None``. ``"nationality"`` (``nationality-v1``): the text rule, then
     :data:`NATIONALITY_SYNONYMS` (country names and abbreviations to the
     demonym: ``USA``, ``United States``, ``America`` -> ``american``); a gender
-    given as a nationality (``"Male"``), digits and non-answers are ``None``;
-    other values are kept.
+    given as a nationality (``"Male"``), digits, non-answers and label echoes
+    are ``None``; other values are kept.
 
     Examples
     --------
@@ -123,15 +127,15 @@ def normalize_value(value: Any, rule: str) -> str | None:
         parts = {GENDER_SYNONYMS.get(p, p) for p in parts if p}
         if len(parts) == 1:
             v = next(iter(parts))
-        if v in _NO_ANSWER:
-            return None
         words = v.split(" ")
         named = {GENDER_SYNONYMS[w] for w in words if len(w) >= 3 and w in GENDER_SYNONYMS}
         if v not in GENDER_SYNONYMS and len(words[0]) >= 3 and words[0] in GENDER_SYNONYMS and len(named) == 1:
-            v = words[0]  # "female fresh graduate", "male und": the one gender word the value starts with
+            v = words[0]  # "female fresh graduate", "female Occupation: ...": the one gender word it starts with
         v = GENDER_SYNONYMS.get(v, v)
+        if v in _NO_ANSWER or _LABEL_WORDS & set(v.split(" ")):
+            return None
         return v if v in GENDER_SYNONYMS.values() or len(v) >= 2 else None
-    if v in GENDER_SYNONYMS or v in _NO_ANSWER or re.search(r"\d", v):
+    if v in GENDER_SYNONYMS or v in _NO_ANSWER or _LABEL_WORDS & set(v.split(" ")) or re.search(r"\d", v):
         return None
     return NATIONALITY_SYNONYMS.get(v, v)
 
