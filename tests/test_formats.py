@@ -342,9 +342,13 @@ def test_dataset_errors(dd):
 
 
 def test_rows_passed_straight_to_score_are_refused_with_advice(dd):
+    with pytest.raises(ValueError, match=r"The Dataset has no 'completion', 'completions' or 'messages' column "
+                                         r"\(columns: question, answers\): name its columns with "
+                                         r"diversity.from_dataset\(ds, prompt_column=..., completion_column=...\)"):
+        diversity.score(dd["base"], ["distinct-1"])
     with pytest.raises(TypeError, match=r"samples holds rows \(mappings with the keys question, answers\), not "
                                         r"completions; group them by prompt first"):
-        diversity.score(dd["base"], ["distinct-1"])
+        diversity.score(list(dd["base"]), ["distinct-1"])
 
 
 @pytest.mark.slow
@@ -356,3 +360,24 @@ def test_score_dask_reads_the_formats():
     for name in ("lm_eval_base.jsonl", "inspect_base.eval", "chat_base.jsonl"):
         got = score_dask([str(D / name)], ["distinct-2", "self-bleu"], ci=False)
         assert {m: r.value for m, r in got.items()} == {m: r.value for m, r in want.items()}
+
+
+def test_a_dataset_passed_straight_to_score_and_compare():
+    datasets = pytest.importorskip("datasets")
+    import diversity
+
+    grouped = {"p1": ["a b c", "a b d"], "p2": ["x y", "x z"]}
+    ds = datasets.Dataset.from_dict({"prompt": ["p1", "p1", "p2", "p2"],
+                                     "completion": ["a b c", "a b d", "x y", "x z"]})
+    assert diversity.score(ds, ["distinct-1"])["distinct-1"] == diversity.score(grouped, ["distinct-1"])["distinct-1"]
+    assert diversity.distinct_n(datasets.DatasetDict({"train": ds}), n=1) == diversity.distinct_n(grouped, n=1)
+    with pytest.warns(UserWarning):
+        c = diversity.compare(ds, grouped, ["distinct-1"])
+    assert c["distinct-1"].diff == 0.0
+    chat = datasets.Dataset.from_dict({"messages": [
+        [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello there"}],
+        [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hey"}]]})
+    assert diversity.distinct_n(chat, n=1) == diversity.distinct_n({"hi": ["hello there", "hey"]}, n=1)
+    other = datasets.Dataset.from_dict({"question": ["p1"], "answer": ["a"]})
+    with pytest.raises(ValueError, match="question"):
+        diversity.score(other, ["distinct-1"])

@@ -64,7 +64,8 @@ def test_documented_entry_points_are_top_level_and_lazy():
     for name in ("score_file", "score_dask", "write_report", "plot_forest", "plot_per_prompt", "plot_embeddings",
                  "save_figure", "classify_refusals", "SentenceTransformerEmbedder", "sample_to_jsonl",
                  "DecodingConfig", "Prompt", "TransformersBackend", "OpenAIBackend", "register_tokenizer",
-                 "load_example", "set_progress", "get_progress"):
+                 "load_example", "set_progress", "get_progress", "from_dataset", "read_format", "OpenAIEmbedder",
+                 "E5SmallQ4Embedder", "VLLMBackend", "encoder_agreement", "agreement_of"):
         assert name in dir(diversity), name
         assert callable(getattr(diversity, name)), name
     from diversity.io.stream import score_file

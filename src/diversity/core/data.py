@@ -112,6 +112,17 @@ def _is_sequence(x: Any) -> bool:
     return hasattr(x, "__len__") and hasattr(x, "__getitem__") and hasattr(x, "__iter__")
 
 
+# Converters for containers of samples that the core does not know (a Hugging Face dataset): the io layer
+# registers them at import (the core imports nothing from io); (predicate, convert) pairs, tried in order.
+_ADAPTERS: list[tuple[Any, Any]] = []
+
+
+def register_samples_adapter(predicate: Any, convert: Any) -> None:
+    """Let :func:`as_groups` accept objects for which ``predicate(obj)`` is true, as ``convert(obj)``
+    (a mapping ``prompt -> completions`` or a sequence of strings)."""
+    _ADAPTERS.append((predicate, convert))
+
+
 def as_groups(samples: Any, *, name: str = "samples") -> Groups:
     """Validate ``samples`` and return them as :class:`Groups`.
 
@@ -121,6 +132,10 @@ def as_groups(samples: Any, *, name: str = "samples") -> Groups:
     """
     if isinstance(samples, Groups):
         return samples
+    for predicate, convert in _ADAPTERS:
+        if predicate(samples):
+            samples = convert(samples)
+            break
     if samples is None:
         raise TypeError(f"{name} is None: pass the completions, one sequence of strings or one per prompt.")
     if _is_series(samples) and len(samples) and not isinstance(samples.iloc[0], str) and \

@@ -6,7 +6,7 @@ from typing import Any, Hashable
 
 from .lines import SampleFileError
 
-__all__ = ["from_dataset", "is_hf_dataset"]
+__all__ = ["from_dataset", "is_hf_dataset", "dataset_samples"]
 
 
 def is_hf_dataset(obj: Any) -> bool:
@@ -101,3 +101,27 @@ def from_dataset(ds: Any, *, prompt_column: str | None = "prompt", completion_co
     if not out:
         raise SampleFileError(f"<{name}>: no rows.")
     return out
+
+
+def dataset_samples(ds: Any) -> dict[Hashable, list[str]]:
+    """A ``datasets`` object passed straight to :func:`diversity.score`, :func:`diversity.compare`, ...:
+    :func:`from_dataset` with its default columns (``prompt`` and ``completion`` or ``completions``),
+    or chat rows from ``messages`` when the dataset has that column and no completion column. Other
+    column names: call :func:`from_dataset` with them."""
+    columns = _column_names(ds)
+    if "messages" in columns and not {"completion", "completions"} & set(columns):
+        return from_dataset(ds, prompt_column="prompt_id" if "prompt_id" in columns else "prompt",
+                            messages_column="messages")
+    if columns and not {"completion", "completions"} & set(columns):
+        raise ValueError(f"The {type(ds).__name__} has no 'completion', 'completions' or 'messages' column "
+                         f"(columns: {', '.join(columns)}): name its columns with "
+                         "diversity.from_dataset(ds, prompt_column=..., completion_column=...) and pass the result.")
+    return from_dataset(ds)
+
+
+def _column_names(ds: Any) -> list[str]:
+    names = getattr(ds, "column_names", None)
+    if isinstance(names, dict):  # a DatasetDict: the columns of each split
+        names = sorted({c for cols in names.values() for c in (cols or [])})
+    return list(names or [])
+
