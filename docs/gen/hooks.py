@@ -373,7 +373,8 @@ def definition_section(classes: list) -> str:
         if len(classes) > 1:
             out += [f"**`diversity.{cls.func}`**", ""]
         out += [_description(getattr(d, cls.func).__doc__), ""]
-    out.append("*From the docstring of the function (`help(diversity.<function>)` shows the same).*")
+    shown = " and ".join(f"`help(diversity.{f})`" for f in done)
+    out.append(f"*From the docstring: {shown} shows the same.*")
     return "\n".join(out)
 
 

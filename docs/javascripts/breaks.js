@@ -3,7 +3,7 @@
 // "[0.12, 0.34]" and a signed number stay on one line. Runs on every page load (and on Material's
 // instant navigation, when enabled). The inserted <wbr> elements add no characters to copied text.
 (function () {
-  const AFTER = /([./|,?&=({])(?=[^\s./|,?&=(){}\]])/g;
+  const AFTER = /([/|,?&=({]|\.(?!\d))(?=[^\s./|,?&=(){}\]])/g;  // not inside a number (0.95)
 
   // a text node as pieces: runs of spaces, then segments cut after the AFTER characters; a segment
   // with a hyphen is kept whole (a browser would otherwise break "llm-diversity" after its hyphen)
