@@ -175,6 +175,8 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None,
         Vendi score when the embedding extra is installed (a warning says so
         when it is not).
     labels : (str, str), default ("base", "aligned")
+        Names of the two sides, in the order given (the reference first): they head the table's
+        columns, name the difference (``aligned − base``) and are recorded as ``labels:``.
     k : int or None
         Completions per prompt on both sides. Default: per prompt, the
         smaller side's count (equal on both sides within every prompt; a
