@@ -176,6 +176,18 @@ def test_the_concepts_page_lists_the_default_metrics_of_score_and_compare():
     assert all(f"`{m}`" in compare_part for m in SEMANTIC_DEFAULTS)
 
 
+def test_choosing_metrics_states_the_length_declarations_of_the_metrics():
+    text = (DOCS / "choosing-metrics.md").read_text(encoding="utf-8")
+    assert "No text metric in this library is length-robust" in text
+    for cls in metric_classes():  # what the page says, checked against every declaration
+        if cls.input in ("texts", "vectors", "logprobs") and cls.diversity:
+            assert cls.length_sensitive, cls.name
+        if cls.input == "values" or not cls.diversity:
+            assert not cls.length_sensitive, cls.name
+    for link in re.findall(r"\]\((metrics/[\w-]+\.md)", text):
+        assert (DOCS / link).exists() or link == "metrics/index.md", link  # the index is generated
+
+
 def test_citation_cff_describes_this_version():
     cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
     assert cff["cff-version"] == "1.2.0" and cff["type"] == "software"
