@@ -388,11 +388,12 @@ class _Reader:
         self.page.goto(self.base + path, wait_until="load")
         return self.page
 
-    def shot(self, name: str, whole_article: bool = False) -> Path:
+    def shot(self, name: str, whole_article: bool = False, settle: bool = True) -> Path:
         """The window, or the whole article (without the sticky header and sidebars)."""
         path = SCREENSHOTS / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.page.wait_for_timeout(300)  # let the header's title transition settle
+        if settle:
+            self.page.wait_for_timeout(300)  # let the header's title transition settle
         if whole_article:
             self.page.add_style_tag(content=".md-header { display: none !important; }")
             self.page.locator("article").first.screenshot(path=str(path))
@@ -467,7 +468,7 @@ def test_every_page_reads_well_on_a_desktop_and_a_phone(browser, served, site):
                             found.append(f"unreadable figure text (~{px:.1f} px): {local.name}")
             problems += [f"{path} at {width} px: {p}" for p in found]
             name = path.strip("/").replace("/", "_") or "home"
-            reader.shot(f"{kind}/{name}")
+            reader.shot(f"{kind}/{name}", settle=False)
             if kind == "desktop" and path in READ_WHOLE:
                 reader.shot(f"whole/{READ_WHOLE[path]}", whole_article=True)
         reader.context.close()

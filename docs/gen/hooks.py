@@ -584,6 +584,7 @@ def function_card_section(card: str, card_text: str) -> str:
 
 def citing_page() -> str:
     from diversity.cli import main
+    from diversity.report.citations import library_bibtex
 
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
@@ -596,11 +597,15 @@ def citing_page() -> str:
         "Cite the papers of the metrics you report (each [metric card](metrics/index.md) gives their BibTeX) and "
         "the library version that every signature ends with (`v:`).", "",
         "## The library", "",
-        "`CITATION.cff` in the repository root (GitHub shows it as \"Cite this repository\"):", "",
+        "`diversity cite diversity` prints its BibTeX:", "",
+        "```bibtex", library_bibtex(), "```", "",
+        "`CITATION.cff` in the repository root says the same (GitHub shows it as \"Cite this repository\"):", "",
         "```yaml", cff.rstrip(), "```", "",
-        "## Every metric: `diversity cite --all`", "",
+        "## The library and every metric: `diversity cite --all`", "",
         "The output of `diversity cite --all` when this site was built (the report folder of `diversity report` "
-        "writes the entries of the metrics it used to `citations.bib`; `Comparison.cite()` returns them):", "",
+        "writes the entries of the metrics it used to `citations.bib`; `Comparison.cite()` returns them). "
+        "`diversity cite METRIC ...` prints only the entries of the metrics named. All of them, with the works "
+        "the site cites besides, are on the [References](references.md) page.", "",
         "```bibtex", buf.getvalue().rstrip(), "```", ""])
 
 
