@@ -176,6 +176,22 @@ def test_the_concepts_page_lists_the_default_metrics_of_score_and_compare():
     assert all(f"`{m}`" in compare_part for m in SEMANTIC_DEFAULTS)
 
 
+def test_template_cards_leave_to_the_code_what_the_code_declares():
+    """A card in the template holds prose only: no definition, BibTeX or example of its own to drift."""
+    hooks = _hooks()
+    cards = {p.name: p.read_text(encoding="utf-8") for p in (DOCS / "metrics").glob("*.md")}
+    template = {name for name, text in cards.items() if hooks.is_template_card(text)}
+    assert {"distinct-n.md", "ead.md", "ngram-entropy.md", "unique-fraction.md", "compression-ratio.md",
+            "mattr.md", "self-bleu.md", "homogenization.md", "embedding-dispersion.md", "vendi.md",
+            "semantic-clusters.md"} <= template
+    for name in template:
+        text = cards[name]
+        assert "```bibtex" not in text and "**Definition.**" not in text and "**Example.**" not in text, name
+        _, sections = hooks.card_sections(text)
+        assert not set(sections) & {"Definition", "Parameters", "Signature keys", "References", "Example"}, name
+        assert all(sections[t].strip() for t in hooks.TEMPLATE_HAND), name
+
+
 def test_choosing_metrics_states_the_length_declarations_of_the_metrics():
     text = (DOCS / "choosing-metrics.md").read_text(encoding="utf-8")
     assert "No text metric in this library is length-robust" in text
