@@ -531,7 +531,11 @@ def template_card(classes: list, text: str) -> str:
             for extra, body in hand.items():
                 if extra not in TEMPLATE:
                     out += [f"## {extra}", "", body, ""]
-        out += [f"## {title}", "", hand.get(title) or generated[title], ""]
+        if title in hand and title not in TEMPLATE_HAND and title != "Definition":
+            body = hand[title] + "\n\n" + generated[title]  # the card's words first, then what the code says
+        else:
+            body = hand.get(title) or generated[title]
+        out += [f"## {title}", "", body, ""]
     return "\n".join(out)
 
 
