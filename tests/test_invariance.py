@@ -31,6 +31,9 @@ TEXT_METRICS = {
     "homogenization-rouge-l": lambda s, **kw: diversity.homogenization(s, **kw),
     "homogenization-bleu": lambda s, **kw: diversity.homogenization(s, "bleu", **kw),
     "homogenization-sampled": lambda s, **kw: diversity.homogenization(s, max_pairs=3, pair_seed=4, **kw),
+    "ngram-vendi": lambda s, **kw: diversity.ngram_vendi_score(s, **kw),
+    "ngram-vendi-q2": lambda s, **kw: diversity.ngram_vendi_score(s, max_n=2, q=2, **kw),
+    "self-repetition-2": lambda s, **kw: diversity.self_repetition(s, n=2, **kw),
 }
 VECTOR_METRICS = {
     "mean-pairwise-distance": diversity.mean_pairwise_distance,
@@ -40,6 +43,7 @@ VECTOR_METRICS = {
     "vendi": diversity.vendi_score,
     "semantic-clusters": diversity.semantic_clusters,
     "semantic-entropy": diversity.semantic_entropy,
+    "embedding-homogenization": diversity.embedding_homogenization,
 }
 
 
