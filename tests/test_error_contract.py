@@ -29,6 +29,10 @@ BAD_PARAMETERS = [
     (lambda **kw: diversity.vendi_score(embeddings=EMB, **kw), {"q": -1}, "'q' parameter of vendi_score"),
     (lambda **kw: diversity.semantic_clusters(embeddings=EMB, **kw), {"threshold": 3}, "'threshold' parameter"),
     (lambda **kw: diversity.semantic_entropy(embeddings=EMB, **kw), {"linkage": "ward"}, "'linkage' parameter"),
+    (lambda **kw: diversity.ngram_vendi_score(TEXTS, **kw), {"max_n": 0}, "'max_n' parameter of ngram_vendi_score"),
+    (lambda **kw: diversity.self_repetition(TEXTS, **kw), {"n": 0}, "'n' parameter of self_repetition"),
+    (lambda **kw: diversity.embedding_homogenization(embeddings=EMB, **kw), {"aggregate": "max"},
+     "'aggregate' parameter"),
     (lambda **kw: diversity.score(TEXTS, ["distinct-1"], **kw), {"ci_method": "exact"}, "'ci_method' parameter"),
     (lambda **kw: diversity.score(TEXTS, **kw), {"metrics": ["distinct-1?x=1"]}, "Unknown parameter 'x'"),
     (lambda **kw: diversity.compare(TEXTS, TEXTS, ["distinct-1"], **kw), {"test": "t"}, "'test' parameter of compare"),
@@ -71,7 +75,7 @@ def test_bad_samples_name_the_index(f, bad, error, needle):
 
 @pytest.mark.parametrize("f", [diversity.mean_pairwise_distance, diversity.centroid_distance, diversity.chamfer,
                                diversity.remote_clique, diversity.vendi_score, diversity.semantic_clusters,
-                               diversity.semantic_entropy])
+                               diversity.semantic_entropy, diversity.embedding_homogenization])
 @pytest.mark.parametrize("bad,error,needle", [
     (np.array([[1.0, np.nan], [0.0, 1.0]]), ValueError, "row 0 contains NaN or infinity"),
     (np.array([1.0, 2.0]), ValueError, "must be a 2-D array"),
