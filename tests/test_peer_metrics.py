@@ -111,3 +111,11 @@ def test_embedding_homogenization_is_mean_pairwise_cosine_similarity():
     assert r.signature.startswith("embedding-homogenization|sim:cosine|emb:precomputed")
     with pytest.warns(diversity.UndefinedMetricWarning, match="at least 2 completions"):
         assert math.isnan(diversity.embedding_homogenization(embeddings=np.ones((1, 3))).value)
+
+
+def test_ngram_vendi_refuses_a_kernel_over_the_memory_limit(monkeypatch):
+    monkeypatch.setenv("DIVERSITY_MEMORY_LIMIT", "1K")  # 3 x 8 x 7^2 bytes > 1 KiB
+    with pytest.raises(diversity.MemoryLimitError, match="a set of 7 completions needs about"):
+        diversity.ngram_vendi_score([f"w{i} x" for i in range(7)])
+    monkeypatch.setenv("DIVERSITY_MEMORY_LIMIT", "1M")
+    assert diversity.ngram_vendi_score([f"w{i} x" for i in range(7)], max_n=2).value > 1

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from ..core.corpus import Corpus
+from ..core.data import memory_limit
+from ..core.errors import MemoryLimitError
 from ..core.evaluate import evaluate
 from ..core.metric import Computed, Metric
 from ..core.options import Options, with_options
@@ -31,6 +33,13 @@ def ngram_kernels(corpus: Corpus, max_n: int) -> list[np.ndarray]:
     vectors (a completion with fewer than n tokens has a zero vector, hence a 0 row for that order)."""
     from scipy import sparse
 
+    k_max = int(corpus.sizes.max()) if corpus.n_groups else 0
+    need = 3 * 8 * k_max * k_max  # the k x k kernel, one order's product and the eigen-decomposition's copy
+    if need > memory_limit():
+        raise MemoryLimitError(
+            f"ngram_vendi_score builds a k x k kernel: a set of {k_max:,} completions needs about "
+            f"{need / 2**30:.1f} GiB (limit {memory_limit() / 2**30:.1f} GiB, DIVERSITY_MEMORY_LIMIT); score the "
+            "completions per prompt (aggregate='per-prompt-mean') or in smaller sets.")
     tt = corpus.tokens
     n_texts = len(tt.lengths)
     text_keys = corpus.token_keys("text")
