@@ -226,14 +226,18 @@ def comparison_csv(c: Any) -> str:
 
 
 def comparison_frame(c: Any):
-    import pandas as pd
+    from ..core.errors import require
+
+    pd = require("pandas", "pandas", "a pandas table")
 
     return pd.DataFrame([_row_record(c, r, np.nan) for r in c.rows]).set_index("metric")
 
 
 def per_prompt_frame(c: Any):
     """One row per prompt x metric x model: prompt, metric, model, value, signature."""
-    import pandas as pd
+    from ..core.errors import require
+
+    pd = require("pandas", "pandas", "a pandas table")
 
     rows = []
     for r in c.rows:

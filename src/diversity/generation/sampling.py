@@ -337,9 +337,6 @@ def sample_to_jsonl(backend: Backend, prompts: Iterable[Prompt], out: Union[str,
                 for col in ("entropy", "token_logprobs"):  # the full distribution, where the backend has it
                     if getattr(g, col, None) is not None:
                         row[col] = getattr(g, col)
-                for col in ("entropy", "token_logprobs"):  # the full distribution, where the backend has it
-                    if getattr(g, col, None) is not None:
-                        row[col] = getattr(g, col)
                 lines.append(json.dumps(row, ensure_ascii=False) + "\n")
             f.write("".join(lines))
             f.flush()
