@@ -5,7 +5,7 @@ A :class:`DiversityResult` is immutable, JSON-serialisable through
 *signature*: a string that records every setting that changes the number, in
 the spirit of sacrebleu, e.g.::
 
-    distinct-2|var:set|tok:unicode-v2|lc:no|agg:per-prompt-mean|k:10|v:0.2.0
+    distinct-2|var:set|tok:unicode-v2|lc:no|agg:per-prompt-mean|k:10|v:0.3.0
 
 Two results are comparable only when their signatures define the same value
 (:meth:`~diversity.core.signature.Signature.same_value_as`).

@@ -3,7 +3,7 @@
 A signature is the metric spec followed by ``key:value`` fields joined by
 ``|``, the library version last, in the spirit of sacrebleu::
 
-    distinct-2|var:set|tok:unicode-v2|lc:no|agg:per-prompt-mean|k:10|ci:0.95-percentile-10000|seed:0|v:0.2.0
+    distinct-2|var:set|tok:unicode-v2|lc:no|agg:per-prompt-mean|k:10|ci:0.95-percentile-10000|seed:0|v:0.3.0
 
 :class:`Signature` is a ``str`` (so it compares, prints and serialises as the
 text) with :meth:`Signature.parse` and the parsed parts as attributes. The

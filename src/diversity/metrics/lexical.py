@@ -181,7 +181,7 @@ def distinct_n(samples: Any, n: int = 2, *, variant: Literal["set", "per-complet
     >>> r.value  # bigrams: the cat, cat sat, the cat, cat ran -> 3 unique / 4
     0.75
     >>> r.signature
-    'distinct-2|var:set|tok:unicode-v2|lc:no|agg:none|k:2|v:0.2.0'
+    'distinct-2|var:set|tok:unicode-v2|lc:no|agg:none|k:2|v:0.3.0'
     """
     return _one(Distinct(n, variant=variant), samples, options)
 
