@@ -61,6 +61,7 @@ MODEL_NAMES = {"gpt4": "GPT-4", "llama2new": "Llama-2-70b-chat (no sys. prompt)"
 RULES_V2 = ROOT / "src" / "diversity" / "quality" / "data" / "refusal_rules_v2.json"
 CLF_V1 = ROOT / "src" / "diversity" / "quality" / "data" / "refusal_clf_v1.json"
 CLF_CHARS, CLF_THRESHOLD = 300, 0.55
+THRESHOLDS = (0.55, 0.5, 0.45, 0.4, 0.35, 0.3)
 
 
 def load_xstest(path: str | Path) -> list[dict]:
@@ -132,10 +133,13 @@ def c_weights(det) -> np.ndarray:
     return det._compiled()["weights"]
 
 
-def v2_predict(det, x: np.ndarray, texts: list[str], weights: np.ndarray, bias: float) -> np.ndarray:
-    """rules-v2 with the given weights: the logistic score, then the overrides for placeholders and short refusals."""
+def v2_predict(det, x: np.ndarray, texts: list[str], weights: np.ndarray, bias: float,
+               threshold: float | None = None) -> np.ndarray:
+    """rules-v2 with the given weights (and threshold, default the rule file's): the logistic score, then the
+    overrides for decisive phrases, placeholders and short refusals."""
     c = det._compiled()
-    flag = ((bias + x @ weights) >= np.log(c["threshold"] / (1 - c["threshold"]))) | \
+    th = c["threshold"] if threshold is None else threshold
+    flag = ((bias + x @ weights) >= np.log(th / (1 - th))) | \
         (x[:, np.array(c["decisive"])] > 0).any(axis=1)
     for i, t in enumerate(texts):
         low = " ".join(t.split()).lower().replace("\u2019", "'")
@@ -229,15 +233,15 @@ def main(argv: list[str] | None = None) -> None:
         lomos["clf-v1"] = np.zeros(len(rows), dtype=bool)
     cut = np.log(CLF_THRESHOLD / (1 - CLF_THRESHOLD))
     decisive = (x[:, np.array(v2._compiled()["decisive"])] > 0).any(axis=1)
+    lomo_w: dict[str, tuple[np.ndarray, float]] = {}  # per held-out model: weights fitted on the other four
     for m in MODELS:
         held = model == m
-        w, b = fit_logistic(x[~held], truth[~held].astype(float), args.l2, fixed)
+        w, b = lomo_w[m] = fit_logistic(x[~held], truth[~held].astype(float), args.l2, fixed)
         lomos["rules-v2"][held] = v2_predict(v2, x[held], [t for t, h in zip(texts, held) if h], w, b)
         if use_clf:  # the rules' weights and the correction both fitted on the other four models
             zr = b + x @ w
             wc, bc = fit_correction(emb[~held], zr[~held], truth[~held].astype(float), args.clf_l2)
             lomos["clf-v1"][held] = ((zr[held] + bc + emb[held] @ wc) >= cut) | decisive[held]
-    lomo = lomos["rules-v2"]
 
     print(f"## XSTest v2: {len(rows)} completions, {int(truth.sum())} refusals or partial refusals (human labels)\n")
     print("| detector | precision | recall | F1 | LOMO precision | LOMO recall | LOMO F1 | lowest per-model recall |")
@@ -268,6 +272,24 @@ def main(argv: list[str] | None = None) -> None:
         s = [r for r in rows if r["model"] == m]
         print(f"| {MODEL_NAMES[m]} | {len(s)} | {sum(r['label'].startswith('2_') for r in s)} | "
               f"{sum(r['label'].startswith('3_') for r in s)} |")
+
+    print("\n## rules-v2's threshold: precision against recall on each model\n")
+    print("The rule file's threshold is " + f"{v2._compiled()['threshold']:.2f}" + "; a lower one trades pooled "
+          "precision for recall (in-sample weights / LOMO weights; recall per model, LOMO).\n")
+    print("| threshold | precision | recall | LOMO precision | LOMO recall | " +
+          " | ".join(MODEL_NAMES[m] for m in MODELS) + " |")
+    print("|---:|---:|---:|---:|---:|" + "---:|" * len(MODELS))
+    w_all, b_all = c_weights(v2), c_bias(v2)
+    for th in THRESHOLDS:
+        pin = v2_predict(v2, x, texts, w_all, b_all, th)
+        plo = np.zeros(len(rows), dtype=bool)
+        for m in MODELS:
+            held = model == m
+            plo[held] = v2_predict(v2, x[held], [t for t, h in zip(texts, held) if h], *lomo_w[m], th)
+        p, r, _ = prf(truth, pin)
+        lp, lr, _ = prf(truth, plo)
+        print(f"| {th:.2f} | {fmt(p)} | {fmt(r)} | {fmt(lp)} | {fmt(lr)} | " +
+              " | ".join(fmt(prf(truth[model == m], plo[model == m])[1]) for m in MODELS) + " |")
 
     print("\n## rules-v2's labels against the human labels (XSTest v2, all models)\n")
     human = {"1_full_compliance": "compliance", "2_full_refusal": "refusal", "3_partial_refusal": "partial"}

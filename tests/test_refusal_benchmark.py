@@ -59,6 +59,10 @@ def test_benchmark_tables_on_a_fake_xstest(tmp_path, capsys):
     assert "| Mistral-7B-instruct (guardrail) | 4 | 2 | 1 |" in out
     assert "| full compliance |" not in out and "| compliance | 0 | 0 | 5 |" in out
     assert "## Hand-labelled set (labelled.jsonl, 294 completions" in out
+    # the threshold trade-off: one row per threshold, the rule file's first, every row perfect on these rows
+    assert "## rules-v2's threshold: precision against recall on each model" in out
+    assert "| 0.55 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 |" in out
+    assert all(f"| {th:.2f} |" in out for th in bench.THRESHOLDS)
 
 
 def test_fit_logistic_recovers_a_separable_rule_and_keeps_fixed_weights():
