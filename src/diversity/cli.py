@@ -143,7 +143,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from .report.tables import score_table
 
     metrics = _metrics(args.metrics, DEFAULT_METRICS)
-    streamable = {m.input for m in metrics} <= {"texts", "vectors"} and not args.gate and not args.quality_field
+    streamable = {m.input for m in metrics} <= {"texts", "vectors"}
     if streamable:  # read in chunks: memory bounded by a chunk and the per-prompt statistics, not the file
         from .core.options import build_options
         from .io.stream import score_file
@@ -153,7 +153,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
             results = score_file(args.file, metrics, grouped=False if args.not_grouped else None,
                                  prompt_field=None if args.no_prompt else args.prompt_field,
                                  completion_field=args.completion_field, format=args.format_in, encoding=args.encoding,
-                                 embedder=_embedder(args, metrics), options=opts, aggregate=args.aggregate)
+                                 embedder=_embedder(args, metrics), options=opts, aggregate=args.aggregate,
+                                 gate=args.gate, quality_field=args.quality_field)
         print(score_table(results, args.format))
         return 0
     with _quiet_output(args.quiet):

@@ -49,8 +49,8 @@ def _import_dask() -> tuple[Any, Any]:
 @with_options("text", "aggregate", "ci")
 def score_dask(data: Any, metrics: Sequence[Union[str, Metric]], *, prompt_field: str = "prompt",
                completion_field: str | None = "completion", embedding_field: str | None = None,
-               quality_field: str | None = None, embedder: Any = None, npartitions: int | None = None,
-               client: Any = None, options: Options) -> dict[str, DiversityResult]:
+               quality_field: str | None = None, gate: Any = None, embedder: Any = None,
+               npartitions: int | None = None, client: Any = None, options: Options) -> dict[str, DiversityResult]:
     """Compute several metrics over a dask DataFrame (or files) on a Dask cluster.
 
     The numbers of :func:`diversity.score` on the same data, to 1e-12 (per-prompt
@@ -59,10 +59,15 @@ def score_dask(data: Any, metrics: Sequence[Union[str, Metric]], *, prompt_field
 
     Parameters
     ----------
-    data : dask.dataframe.DataFrame, or path, glob or list of paths
+    data : dask.dataframe.DataFrame, datasets.Dataset, or path, glob or list of paths
         One completion per row. Files: JSON lines (``.jsonl``, ``.ndjson``,
         ``.json``, optionally ``.gz``), ``.csv``/``.tsv`` (cells read as strings,
-        exactly as written) or Parquet (``.parquet``, ``.pq`` or a folder).
+        exactly as written) or Parquet (``.parquet``, ``.pq`` or a folder). A
+        Hugging Face ``Dataset`` (or a ``DatasetDict`` of one split, or an
+        ``IterableDataset``) is read on the client (``Dataset.to_pandas()``)
+        into ``npartitions`` partitions: a ``completion`` column, a
+        ``completions`` list column (one row per completion after it), or chat
+        rows in ``messages`` as :func:`diversity.from_dataset` reads them.
     metrics : sequence of str or Metric
         Metrics of texts or vectors (not categorical or log-probability ones).
     prompt_field, completion_field : str
@@ -72,7 +77,13 @@ def score_dask(data: Any, metrics: Sequence[Union[str, Metric]], *, prompt_field
         Precomputed embeddings, a list or array of floats per row
         (``emb:precomputed``); otherwise texts are embedded on the workers.
     quality_field : str, optional
-        Per-completion quality scores (``quality=`` of ``score()``).
+        Per-completion values (``quality=`` of ``score()``): scores of
+        quality-aware metrics, and what a field gate tests.
+    gate : str or Gate, optional
+        Score only the completions that pass (``"no-refusal"``,
+        ``"reward>=0.5"`` with ``quality_field="reward"``,
+        ``"finish_reason=stop"``; see :mod:`diversity.quality.gates`), decided
+        on the workers; ``gate:`` in every signature, as by ``score()``.
     embedder : Embedder or None
         Default: the metric's default model, built once per worker process and
         cached under the worker's ``DIVERSITY_CACHE_DIR``. A
@@ -113,10 +124,18 @@ def score_dask(data: Any, metrics: Sequence[Union[str, Metric]], *, prompt_field
     if embedding_field is not None and embedder is not None:
         raise ValueError(f"{func}: pass embedder= (to embed the texts) or embedding_field= (precomputed "
                          "embeddings), not both.")
-    frame = _as_frame(data, dask, dd, func, fields)
+    from .quality.gates import parse_gate
+
+    gate = parse_gate(gate)
+    if gate is not None and gate.needs is not None and quality_field is None:
+        raise InvalidParameterError(f"The 'quality_field' parameter of {func} is needed by the gate {gate.spec!r}: "
+                                    f"name the column holding each completion's {gate.needs!r}.")
+    if gate is not None and completion_field is None:
+        raise InvalidParameterError(f"The 'gate' parameter of {func} needs the texts; pass completion_field=.")
+    frame = _as_frame(data, dask, dd, func, fields, npartitions)
     _check_columns(frame, fields, func)
     recipe = _recipe(embedder, objs) if needs_vectors and embedding_field is None else None
-    job = _Job(objs, options, options.aggregate or "per-prompt", fields, recipe)
+    job = _Job(objs, options, options.aggregate or "per-prompt", fields, recipe, gate)
     frame = frame[list(dict.fromkeys(c for c in fields.values() if c is not None))]
     frame = frame.map_partitions(_with_positions, embedding_field=embedding_field,
                                  meta=_with_positions(frame._meta, embedding_field))
@@ -147,9 +166,17 @@ def _resolve_metrics(metrics: Any) -> list[Metric]:
     return objs
 
 
-def _as_frame(data: Any, dask: Any, dd: Any, func: str, fields: dict[str, str | None]) -> Any:
+def _as_frame(data: Any, dask: Any, dd: Any, func: str, fields: dict[str, str | None],
+              npartitions: int | None = None) -> Any:
     if isinstance(data, dd.DataFrame):
         return data
+    from .io.hf_datasets import is_hf_dataset
+
+    if is_hf_dataset(data):
+        df = _dataset_frame(data, func, fields)
+        with dask.config.set({"dataframe.convert-string": False}):
+            return dd.from_pandas(df, npartitions=npartitions or max(1, min(os.cpu_count() or 1, len(df) // 1000)),
+                                  sort=False)
     if isinstance(data, (str, os.PathLike)) or (isinstance(data, (list, tuple)) and data and
                                                all(isinstance(p, (str, os.PathLike)) for p in data)):
         from .io.partitions import read_files
@@ -158,8 +185,44 @@ def _as_frame(data: Any, dask: Any, dd: Any, func: str, fields: dict[str, str | 
     what = f"{type(data).__module__}.{type(data).__name__}"
     hint = (" (a pandas DataFrame: dask.dataframe.from_pandas(df, npartitions=...), or diversity.score for data "
             "that fits in memory)" if hasattr(data, "columns") and hasattr(data, "iloc") else "")
-    raise TypeError(f"{func}: data must be a dask.dataframe.DataFrame or file paths (a path, a glob or a list of "
-                    f"paths); got {what}{hint}.")
+    raise TypeError(f"{func}: data must be a dask.dataframe.DataFrame, a datasets.Dataset or file paths (a path, a "
+                    f"glob or a list of paths); got {what}{hint}.")
+
+
+def _dataset_frame(ds: Any, func: str, fields: dict[str, str | None]) -> Any:
+    """A ``datasets`` object as a pandas frame of one completion per row (read on the client)."""
+    import pandas as pd
+
+    name = type(ds).__name__
+    if name.endswith("DatasetDict"):
+        splits = list(ds.keys())
+        if len(splits) != 1:
+            raise ValueError(f"{func}: the {name} has the splits {', '.join(map(repr, splits))}; pass one split "
+                             "(data['train']).")
+        ds = ds[splits[0]]
+    prompt, completion = fields["prompt_field"], fields["completion_field"]
+    extra = [c for c in (fields["embedding_field"], fields["quality_field"]) if c is not None]
+    df = ds.to_pandas() if hasattr(ds, "to_pandas") else pd.DataFrame.from_records(list(ds))
+    columns = list(df.columns)
+    if completion is None or completion in columns:
+        return df
+    if "completions" in columns:
+        if extra:
+            raise ValueError(f"{func}: the dataset holds a 'completions' list per row but one {extra[0]!r} value; "
+                             "per-completion columns need one completion per row.")
+        df = df[[prompt, "completions"]].explode("completions", ignore_index=True)
+        df = df[df["completions"].notna()]
+        return df.rename(columns={"completions": completion}).reset_index(drop=True)
+    if "messages" in columns and not extra:
+        from .io.hf_datasets import from_dataset
+
+        if prompt not in ("prompt", "prompt_id"):
+            raise ValueError(f"{func}: chat rows ('messages') give the prompt as 'prompt' or 'prompt_id'; got "
+                             f"prompt_field={prompt!r}.")
+        samples = from_dataset(ds, prompt_column=prompt, messages_column="messages")
+        return pd.DataFrame({prompt: pd.Series([k for k, v in samples.items() for _ in v], dtype=object),
+                             completion: pd.Series([t for v in samples.values() for t in v], dtype=object)})
+    return df  # _check_columns names the missing column
 
 
 def _check_columns(frame: Any, fields: dict[str, str | None], func: str) -> None:
@@ -254,9 +317,10 @@ class _Job:
     recipe and the columns (``prompt_field``, ``completion_field``, ``embedding_field``, ``quality_field``)."""
 
     def __init__(self, metrics: list[Metric], options: Options, mode: str, fields: dict[str, str | None],
-                 recipe: _Recipe | None) -> None:
-        self.metrics, self.options, self.mode, self.recipe = metrics, options, mode, recipe
+                 recipe: _Recipe | None, gate: Any = None) -> None:
+        self.metrics, self.options, self.mode, self.recipe, self.gate = metrics, options, mode, recipe, gate
         self.prompt_field, self.completion_field, self.embedding_field, self.quality_field = fields.values()
+        self.context = (("gate", gate.spec),) if gate is not None else ()
 
     def finish(self, partial: tuple) -> list[DiversityResult]:
         """On the client: warnings, checks across partitions, prompt order, then ``State.results()``."""
@@ -273,7 +337,7 @@ class _Job:
         if self.mode == "per-prompt":
             merged.order = dict.fromkeys(order)
             return merged.results()
-        pooled = State(self.metrics, self.options, "pooled")
+        pooled = State(self.metrics, self.options, "pooled", context_fields=self.context)
         pooled.embedding_fields = merged.embedding_fields
         pooled.update({k: merged.open[k] for k in order}, complete=False)
         return pooled.results()
@@ -301,7 +365,7 @@ def _build(df: Any, job: _Job) -> tuple[State, dict, dict]:
     import pandas as pd
 
     func = job.options.func
-    state = State(job.metrics, job.options, "per-prompt")
+    state = State(job.metrics, job.options, "per-prompt", context_fields=job.context)
     if len(df) == 0:
         return state, {}, {}
     df = df.sort_values([PART, POS], kind="stable")  # input row order
@@ -342,7 +406,7 @@ def _build(df: Any, job: _Job) -> tuple[State, dict, dict]:
             widths.setdefault(a.shape[1], k)
     if job.quality_field is not None:
         quality = dict(zip(keys, column(job.quality_field)))
-    _, columns = prepare(func, job.metrics, samples=samples, embeddings=embeddings, quality=quality)
+    _, columns = prepare(func, job.metrics, samples=samples, embeddings=embeddings, quality=quality, gate=job.gate)
     if job.recipe is not None:
         _embed(columns, state, job)
     # pooled: the completions stay open; the client computes the pooled set
