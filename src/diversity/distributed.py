@@ -185,8 +185,8 @@ def _as_frame(data: Any, dask: Any, dd: Any, func: str, fields: dict[str, str | 
     what = f"{type(data).__module__}.{type(data).__name__}"
     hint = (" (a pandas DataFrame: dask.dataframe.from_pandas(df, npartitions=...), or diversity.score for data "
             "that fits in memory)" if hasattr(data, "columns") and hasattr(data, "iloc") else "")
-    raise TypeError(f"{func}: data must be a dask.dataframe.DataFrame, a datasets.Dataset or file paths (a path, a "
-                    f"glob or a list of paths); got {what}{hint}.")
+    raise TypeError(f"{func}: data must be a dask.dataframe.DataFrame or file paths (a path, a glob or a list of "
+                    f"paths), or a datasets.Dataset; got {what}{hint}.")
 
 
 def _dataset_frame(ds: Any, func: str, fields: dict[str, str | None]) -> Any:
