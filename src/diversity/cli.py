@@ -191,8 +191,15 @@ def _comparison(args: argparse.Namespace):
         data = {lab: _load(f, args, metrics or _metrics(default_compare_metrics(), ()))["samples"]
                 for lab, f in zip(labels, args.files)}
         quality = {lab: _quality(f, args) for lab, f in zip(labels, args.files)} if args.quality_field else None
-        kw = dict(k=args.k, length=args.length, test=args.test, permutations=args.permutations,
-                  embedder=_embedder(args, metrics or _metrics(default_compare_metrics(), ())), **_shared(args))
+        used = metrics or _metrics(default_compare_metrics(), ())
+        embedder = _embedder(args, used)
+        if args.second_model:  # a second encoder: its comparison and the encoder agreement beside the first's
+            if embedder is None:
+                raise ValueError("--second-model needs a semantic metric (--metrics mean-pairwise-distance vendi).")
+            embedder = [embedder, _embedder(argparse.Namespace(**{**vars(args), "model": args.second_model,
+                                                                   "embed_endpoint": None}), used)]
+        kw = dict(k=args.k, length=args.length, test=args.test, permutations=args.permutations, embedder=embedder,
+                  **_shared(args))
         if len(labels) == 2:
             result = compare(data[labels[0]], data[labels[1]], metrics, labels=tuple(labels), gate=args.gate,
                              quality=quality, **kw)
@@ -307,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--length", default="full", help="length control: full, match or truncate:<n>")
         c.add_argument("--test", choices=["permutation", "wilcoxon"], default="permutation")
         c.add_argument("--permutations", type=int, default=None, help="random sign patterns (default: automatic)")
+        c.add_argument("--second-model", default=None, help="a second encoder (e.g. multilingual-e5-small-q4): the "
+                       "semantic metrics are compared again with it and the encoder agreement is reported")
         common(c)
 
     c = sub.add_parser("compare", help="compare sample files prompt by prompt (the first is the reference)")

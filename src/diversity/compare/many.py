@@ -13,7 +13,8 @@ from ..core.options import Options, with_options
 from ..core.params import Choice, check
 from ..stats.paired import auto_resamples
 from .api import (_ALPHA, _PERMUTATIONS, _TESTS, _embed_tables, _length_notes, _resolve, _table_settings,
-                  _truncation)
+                  _truncation, score_with, split_encoders)
+from .encoders import agreement_of
 from .design import Design, Table, build_design
 from .fairness import LENGTH_RATIO, parse_length
 from .gating import gate_note, pass_rate_result
@@ -21,7 +22,7 @@ from .homogeneity import cross_model_homogeneity
 from .multi import MultiComparison
 from .paired import _assemble, families, holm_by_family, paired_rows
 from .result import Comparison, LengthMismatchWarning
-from .scoring import EmbeddingStore, score_table
+from .scoring import EmbeddingStore
 
 __all__ = ["compare_many"]
 
@@ -49,7 +50,11 @@ def compare_many(models: Mapping[str, Any], reference: str | None = None,
         As in :func:`compare`: one design for every model (equal k within
         every prompt across all models; with a gate, each comparison's
         ``gated`` holds the comparison on the completions that pass, with
-        pass-rate rows, corrected over every pair as one family).
+        pass-rate rows, corrected over every pair as one family). With two
+        embedders (``embedder=[e1, e2]``) every comparison's ``encoders``
+        holds its comparison under ``e2`` (the semantic metrics scored again,
+        everything else shared, one Holm family over every pair as under
+        ``e1``) and the encoder agreement.
     <<SHARED>>
 
     Returns
@@ -68,6 +73,7 @@ def compare_many(models: Mapping[str, Any], reference: str | None = None,
     check(alpha, "alpha", "compare_many", _ALPHA)
     check(permutations, "permutations", "compare_many", _PERMUTATIONS)
     objs = _resolve(metrics)
+    embedder, second = split_encoders(embedder, objs, "compare_many")
     mode, n = parse_length(length, max_tokens, "compare_many")
     design = build_design(dict(models), k=k, mode=mode, n=n, options=options, func="compare_many",
                           quality=quality, gate=gate)
@@ -83,14 +89,18 @@ def compare_many(models: Mapping[str, Any], reference: str | None = None,
     permutations = permutations or auto_resamples(max(n_tests, 1), minimum=b.n_resamples)
     main = design.all
     mean_tok = main.mean_tokens(options.tokenizer, options.lowercase)
-    out = _many(main, mean_tok, objs, design, pair_list, pairs, test, permutations, alpha, options, store)
+    out, results = _many(main, mean_tok, objs, design, pair_list, pairs, test, permutations, alpha, options, store)
+    if second is not None:
+        out2, _ = _many(main, mean_tok, objs, design, pair_list, pairs, test, permutations, alpha, options,
+                        _embed_tables([main], objs, second), reuse=results)
+        out = {key: c.with_rows(c.rows, encoders=agreement_of(c, out2[key])) for key, c in out.items()}
     if any(max(mean_tok[x], mean_tok[y]) > LENGTH_RATIO * min(mean_tok[x], mean_tok[y]) for x, y in pair_list):
         warn("some models' completions differ in mean length by more than 1.5x "
              f"({', '.join(f'{lab} {mean_tok[lab]:.1f}' for lab in labels)} tokens); metrics whose classes declare "
              "them length-sensitive depend on length: compare with length='match' too.", LengthMismatchWarning)
     if design.gated is not None:
         g = design.gated
-        gated = _many(g, g.mean_tokens(options.tokenizer, options.lowercase), objs, design, pair_list, pairs, test,
+        gated, _ = _many(g, g.mean_tokens(options.tokenizer, options.lowercase), objs, design, pair_list, pairs, test,
                       permutations, alpha, options, store, pass_rates=True)
         out = {key: c.with_rows(c.rows, gated=gated[key], gate_note=gate_note(c, gated[key], g.gate, alpha))
                for key, c in out.items()}
@@ -100,10 +110,11 @@ def compare_many(models: Mapping[str, Any], reference: str | None = None,
 
 def _many(table: Table, mean_tok: Mapping[str, float], objs: Sequence[Metric], design: Design,
           pair_list: Sequence[tuple[str, str]], pairs: str, test: str, permutations: int, alpha: float,
-          options: Options, store: EmbeddingStore | None, pass_rates: bool = False) -> dict[Any, Comparison]:
+          options: Options, store: EmbeddingStore | None, pass_rates: bool = False,
+          reuse: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[dict[Any, Comparison], dict]:
     """Every pair's comparison on one table: one Holm family over the diversity tests of every pair,
-    the rates in a family of their own."""
-    results = score_table(table, objs, options, store)
+    the rates in a family of their own; and the results scored (``reuse``: as in ``score_with``)."""
+    results = score_with(table, objs, options, store, None, reuse)
     if pass_rates:
         for lab in design.labels:
             pr = pass_rate_result(design, lab, options)
@@ -140,4 +151,4 @@ def _many(table: Table, mean_tok: Mapping[str, float], objs: Sequence[Metric], d
             c = c.with_rows(c.rows, cross_model=cross_model_homogeneity(
                 vec[pair[0]], vec[pair[1]], ci_level=b.confidence_level, n_resamples=b.n_resamples, seed=b.seed))
         out[pair[1] if pairs == "reference" else pair] = c
-    return out
+    return out, results

@@ -60,6 +60,9 @@ class MultiComparison(Mapping):
         if first.gated is not None:
             lines += ["", f"Completions that pass the gate `{first.gated.settings.get('gate')}`", ""]
             lines += self._table([c.gated for c in comps])
+        for c in comps:
+            if c.encoders is not None:
+                lines += ["", f"Encoder agreement, {c.labels[1]} vs {c.labels[0]}", ""] + c.encoders.markdown(c)
         return "\n".join(lines)
 
     def _table(self, comps: list[Comparison]) -> list[str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Hashable, Mapping
 
 from ..core.result import ConfidenceInterval, DiversityResult, jsonable
+from .encoders import EncoderAgreement
 
 __all__ = ["MetricComparison", "Comparison", "LengthMismatchWarning", "UnreachableSignificanceWarning",
            "EmbeddingTruncationWarning"]
@@ -102,6 +103,10 @@ class Comparison:
     cross_model : mapping or None
         Cross-model homogeneity (same-prompt similarity of the two models'
         completions, with its between-prompt floor) when embeddings were used.
+    encoders : EncoderAgreement or None
+        With two encoders (``embedder=[e1, e2]``): the second encoder's
+        comparison (``encoders.second``) and, per semantic metric, the
+        agreement of the two (:mod:`diversity.compare.encoders`).
     """
 
     labels: tuple[str, str]
@@ -118,6 +123,7 @@ class Comparison:
     cross_model: Mapping[str, Any] | None = None
     gated: "Comparison | None" = None
     gate_note: str | None = None
+    encoders: "EncoderAgreement | None" = None
 
     def __getitem__(self, metric: str) -> MetricComparison:
         for r in self.rows:
@@ -168,6 +174,8 @@ class Comparison:
             lines.append(f"Gated ({self.gated.settings.get('gate')}):")
             lines += ["  " + x for x in self.gated.summary().splitlines()]
             lines.append(self.gate_note or "")
+        if self.encoders is not None:
+            lines += self.encoders.summary().splitlines()
         return "\n".join(lines)
 
     @property
@@ -210,6 +218,7 @@ class Comparison:
             "length_matched": self.length_matched.to_dict() if self.length_matched is not None else None,
             "cross_model": jsonable(dict(self.cross_model)) if self.cross_model else None,
             "gated": self.gated.to_dict() if self.gated is not None else None, "gate_note": self.gate_note,
+            "encoders": self.encoders.to_dict() if self.encoders is not None else None,
             "metrics": [r.to_dict() for r in self.rows],
         }
 
@@ -222,7 +231,8 @@ class Comparison:
                    alpha=d["alpha"], settings=dict(d["settings"]), length_warning=d.get("length_warning", False),
                    length_matched=cls.from_dict(d["length_matched"]) if d.get("length_matched") else None,
                    cross_model=d.get("cross_model"),
-                   gated=cls.from_dict(d["gated"]) if d.get("gated") else None, gate_note=d.get("gate_note"))
+                   gated=cls.from_dict(d["gated"]) if d.get("gated") else None, gate_note=d.get("gate_note"),
+                   encoders=EncoderAgreement.from_dict(d["encoders"]) if d.get("encoders") else None)
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), **kwargs)
