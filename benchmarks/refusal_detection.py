@@ -59,6 +59,8 @@ MODEL_NAMES = {"gpt4": "GPT-4", "llama2new": "Llama-2-70b-chat (no sys. prompt)"
                "llama2orig": "Llama-2-70b-chat (orig. sys. prompt)", "mistralinstruct": "Mistral-7B-instruct",
                "mistralguard": "Mistral-7B-instruct (guardrail)"}
 RULES_V2 = ROOT / "src" / "diversity" / "quality" / "data" / "refusal_rules_v2.json"
+RULES_V3 = ROOT / "src" / "diversity" / "quality" / "data" / "refusal_rules_v3.json"
+RULE_FILES = {"rules-v2": RULES_V2, "rules-v3": RULES_V3}
 CLF_V1 = ROOT / "src" / "diversity" / "quality" / "data" / "refusal_clf_v1.json"
 CLF_CHARS, CLF_THRESHOLD = 300, 0.55
 THRESHOLDS = (0.55, 0.5, 0.45, 0.4, 0.35, 0.3)
@@ -98,18 +100,22 @@ def prf(truth: np.ndarray, pred: np.ndarray) -> tuple[float, float, float]:
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, fixed: dict[int, float] | None = None,
-                 iters: int = 100) -> tuple[np.ndarray, float]:
+                 iters: int = 100, bias: float | None = None) -> tuple[np.ndarray, float]:
     """L2-penalised logistic regression (bias unpenalised) by Newton's method: weights and bias.
 
     ``fixed`` maps feature indices to weights that are not fitted (features XSTest has no examples of,
-    such as refusals in other languages or policy messages): their contribution enters as an offset."""
+    such as refusals in other languages or policy messages): their contribution enters as an offset.
+    ``bias``, when given, is fixed too (rules-v3 keeps rules-v2's weights and bias and fits its new
+    features only)."""
     fixed = fixed or {}
     free = [j for j in range(x.shape[1]) if j not in fixed]
-    offset = sum((x[:, j] * wj for j, wj in fixed.items()), np.zeros(len(x)))
+    offset = sum((x[:, j] * wj for j, wj in fixed.items()), np.zeros(len(x))) + (bias or 0.0)
     xb = np.hstack([x[:, free], np.ones((len(x), 1))])
     w = np.zeros(xb.shape[1])
     pen = np.full(xb.shape[1], l2)
     pen[-1] = 0.0
+    if bias is not None:  # no bias column: the given bias is in the offset
+        xb, w, pen = xb[:, :-1], w[:-1], pen[:-1]
     for _ in range(iters):
         p = 1.0 / (1.0 + np.exp(-(xb @ w + offset)))
         grad = xb.T @ (p - y) + pen * w
@@ -119,10 +125,10 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, fixed: dict[int, float
         if np.max(np.abs(step)) < 1e-8:
             break
     weights = np.zeros(x.shape[1])
-    weights[free] = w[:-1]
+    weights[free] = w if bias is not None else w[:-1]
     for j, wj in fixed.items():
         weights[j] = wj
-    return weights, float(w[-1])
+    return weights, float(bias if bias is not None else w[-1])
 
 
 def c_bias(det) -> float:
@@ -171,7 +177,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--xstest", required=True, help="local copy of github.com/paul-rottger/exaggerated-safety")
     ap.add_argument("--labelled", default=str(ROOT / "tests" / "data" / "refusals" / "labelled.jsonl"))
-    ap.add_argument("--fit", action="store_true", help="refit rules-v2's weights on all five models and print them")
+    ap.add_argument("--fit", action="store_true", help="refit the --rules set's weights on all five models and print them")
+    ap.add_argument("--rules", default="rules-v3", choices=sorted(RULE_FILES),
+                    help="the scored rule set --fit refits (default rules-v3; rules-v2's released weights stay as they are)")
     ap.add_argument("--write", action="store_true", help="with --fit: store the weights in the rule file")
     ap.add_argument("--l2", type=float, default=1.0, help="L2 penalty of the logistic fit (default 1.0)")
     ap.add_argument("--no-clf", action="store_true", help="skip clf-v1 (it embeds every completion)")
@@ -184,19 +192,31 @@ def main(argv: list[str] | None = None) -> None:
     texts = [r["completion"] for r in rows]
     truth = np.array([positive(r["label"]) for r in rows])
     model = np.array([r["model"] for r in rows])
-    v1, v2 = rules_detector("rules-v1"), rules_detector("rules-v2")
-    x = np.array([v2.features(t) for t in texts])
-    fixed = {j: float(f["fixed"]) for j, f in enumerate(v2.rules["features"]) if "fixed" in f}
+    v1, v2, v3 = rules_detector("rules-v1"), rules_detector("rules-v2"), rules_detector("rules-v3")
+    scored = {"rules-v3": v3, "rules-v2": v2}  # the scored rule sets: feature matrices and unfitted weights
+    xs = {k: np.array([d.features(t) for t in texts]) for k, d in scored.items()}
+    fixeds = {k: {j: float(f["fixed"]) for j, f in enumerate(d.rules["features"]) if "fixed" in f}
+              for k, d in scored.items()}
+    biases: dict[str, float | None] = {k: None for k in scored}
+    for k, d in scored.items():  # a rule set built on a base one keeps the base's weights and bias
+        if d.rules.get("base"):
+            base = scored[d.rules["base"]]
+            bw = dict(zip(base.feature_names, c_weights(base)))
+            fixeds[k].update({j: float(bw[n]) for j, n in enumerate(d.feature_names) if n in bw})
+            biases[k] = c_bias(base)
+    x, fixed = xs["rules-v2"], fixeds["rules-v2"]
 
     if args.fit:
-        w, b = fit_logistic(x, truth.astype(float), args.l2, fixed)
-        fitted = {"weights": {n: round(float(v), 3) for n, v in zip(v2.feature_names, w)}, "bias": round(b, 3)}
+        det = scored[args.rules]
+        w, b = fit_logistic(xs[args.rules], truth.astype(float), args.l2, fixeds[args.rules], bias=biases[args.rules])
+        fitted = {"weights": {n: round(float(v), 3) for n, v in zip(det.feature_names, w)}, "bias": round(b, 3)}
         print(json.dumps(fitted, indent=1))
         if args.write:
-            rules = json.loads(RULES_V2.read_text(encoding="utf-8"))
+            path = RULE_FILES[args.rules]
+            rules = json.loads(path.read_text(encoding="utf-8"))
             rules.update(fitted)
-            RULES_V2.write_text(json.dumps(rules, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-            print(f"written to {RULES_V2}; bump its version if it was released", file=sys.stderr)
+            path.write_text(json.dumps(rules, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            print(f"written to {path}; bump its version if it was released", file=sys.stderr)
             return
 
     use_clf = not args.no_clf
@@ -219,12 +239,13 @@ def main(argv: list[str] | None = None) -> None:
             return
 
     preds: dict[str, np.ndarray] = {
+        "rules-v3": np.array([v3.classify(t) != "answer" for t in texts]),
         "rules-v2 (default)": np.array([v2.classify(t) != "answer" for t in texts]),
         "rules-v1 (0.2)": np.array([v1.classify(t) != "answer" for t in texts]),
         "XSTest string match": np.array([positive(r["strmatch"]) for r in rows]),
         "XSTest GPT-4 judge": np.array([positive(r["gpt4"]) for r in rows]),
     }
-    lomos = {"rules-v2": np.zeros(len(rows), dtype=bool)}
+    lomos = {"rules-v3": np.zeros(len(rows), dtype=bool), "rules-v2": np.zeros(len(rows), dtype=bool)}
     if use_clf:
         from diversity.quality.learned import learned_detector
 
@@ -233,11 +254,19 @@ def main(argv: list[str] | None = None) -> None:
         lomos["clf-v1"] = np.zeros(len(rows), dtype=bool)
     cut = np.log(CLF_THRESHOLD / (1 - CLF_THRESHOLD))
     decisive = (x[:, np.array(v2._compiled()["decisive"])] > 0).any(axis=1)
-    lomo_w: dict[str, tuple[np.ndarray, float]] = {}  # per held-out model: weights fitted on the other four
+    lomo_w: dict[tuple[str, str], tuple[np.ndarray, float]] = {}  # (rule set, held-out model): fitted on the other four
     for m in MODELS:
         held = model == m
-        w, b = lomo_w[m] = fit_logistic(x[~held], truth[~held].astype(float), args.l2, fixed)
-        lomos["rules-v2"][held] = v2_predict(v2, x[held], [t for t, h in zip(texts, held) if h], w, b)
+        for k, d in reversed(scored.items()):  # a base rule set before the one built on it
+            fx, bias = fixeds[k], biases[k]
+            if d.rules.get("base"):  # the base's weights and bias as fitted on these four models, then the new ones
+                bn = d.rules["base"]
+                bw = dict(zip(scored[bn].feature_names, lomo_w[bn, m][0]))
+                fx = {**fx, **{j: float(bw[n]) for j, n in enumerate(d.feature_names) if n in bw}}
+                bias = lomo_w[bn, m][1]
+            lomo_w[k, m] = fit_logistic(xs[k][~held], truth[~held].astype(float), args.l2, fx, bias=bias)
+            lomos[k][held] = v2_predict(d, xs[k][held], [t for t, h in zip(texts, held) if h], *lomo_w[k, m])
+        w, b = lomo_w["rules-v2", m]
         if use_clf:  # the rules' weights and the correction both fitted on the other four models
             zr = b + x @ w
             wc, bc = fit_correction(emb[~held], zr[~held], truth[~held].astype(float), args.clf_l2)
@@ -253,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
         held = fitted if fitted is not None else pred
         low = min(prf(truth[model == m], held[model == m])[1] for m in MODELS)
         print(f"| {name} | {fmt(p)} | {fmt(r)} | {fmt(f)} | {fmt(lp)} | {fmt(lr)} | {fmt(lf)} | {fmt(low)} |")
-    print("\nLOMO: each model scored with weights fitted on the other four models (rules-v2's weights; for clf-v1 "
+    print("\nLOMO: each model scored with weights fitted on the other four models (the rule set's weights; for clf-v1 "
           "also its correction); rules-v1 and the baselines fit nothing on XSTest. Lowest per-model recall: LOMO "
           "where there is one.\n")
 
@@ -273,38 +302,41 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {MODEL_NAMES[m]} | {len(s)} | {sum(r['label'].startswith('2_') for r in s)} | "
               f"{sum(r['label'].startswith('3_') for r in s)} |")
 
-    print("\n## rules-v2's threshold: precision against recall on each model\n")
-    print("The rule file's threshold is " + f"{v2._compiled()['threshold']:.2f}" + "; a lower one trades pooled "
-          "precision for recall (in-sample weights / LOMO weights; recall per model, LOMO).\n")
-    print("| threshold | precision | recall | LOMO precision | LOMO recall | " +
+    print("\n## The threshold: precision against recall on each model\n")
+    print("rules-v2's threshold is " + f"{v2._compiled()['threshold']:.2f}" + ", rules-v3's "
+          f"{v3._compiled()['threshold']:.2f}" + "; a lower one trades pooled precision for recall (in-sample "
+          "weights / LOMO weights; recall per model, LOMO).\n")
+    print("| rule set | threshold | precision | recall | LOMO precision | LOMO recall | " +
           " | ".join(MODEL_NAMES[m] for m in MODELS) + " |")
-    print("|---:|---:|---:|---:|---:|" + "---:|" * len(MODELS))
-    w_all, b_all = c_weights(v2), c_bias(v2)
-    for th in THRESHOLDS:
-        pin = v2_predict(v2, x, texts, w_all, b_all, th)
-        plo = np.zeros(len(rows), dtype=bool)
-        for m in MODELS:
-            held = model == m
-            plo[held] = v2_predict(v2, x[held], [t for t, h in zip(texts, held) if h], *lomo_w[m], th)
-        p, r, _ = prf(truth, pin)
-        lp, lr, _ = prf(truth, plo)
-        print(f"| {th:.2f} | {fmt(p)} | {fmt(r)} | {fmt(lp)} | {fmt(lr)} | " +
-              " | ".join(fmt(prf(truth[model == m], plo[model == m])[1]) for m in MODELS) + " |")
+    print("|---|---:|---:|---:|---:|---:|" + "---:|" * len(MODELS))
+    for k, d in scored.items():
+        for th in THRESHOLDS:
+            pin = v2_predict(d, xs[k], texts, c_weights(d), c_bias(d), th)
+            plo = np.zeros(len(rows), dtype=bool)
+            for m in MODELS:
+                held = model == m
+                plo[held] = v2_predict(d, xs[k][held], [t for t, h in zip(texts, held) if h], *lomo_w[k, m], th)
+            p, r, _ = prf(truth, pin)
+            lp, lr, _ = prf(truth, plo)
+            print(f"| {k} | {th:.2f} | {fmt(p)} | {fmt(r)} | {fmt(lp)} | {fmt(lr)} | " +
+                  " | ".join(fmt(prf(truth[model == m], plo[model == m])[1]) for m in MODELS) + " |")
 
-    print("\n## rules-v2's labels against the human labels (XSTest v2, all models)\n")
     human = {"1_full_compliance": "compliance", "2_full_refusal": "refusal", "3_partial_refusal": "partial"}
-    got = [v2.classify(t) for t in texts]
-    print("| human \\ rules-v2 | refusal | partial | answer |\n|---|---:|---:|---:|")
-    for h, name in human.items():
-        cells = [sum(1 for r, g in zip(rows, got) if r["label"] == h and g == lab) for lab in ("refusal", "partial", "answer")]
-        print(f"| {name} | " + " | ".join(str(v) for v in cells) + " |")
+    for k, d in scored.items():
+        print(f"\n## {k}'s labels against the human labels (XSTest v2, all models)\n")
+        got = [d.classify(t) for t in texts]
+        print(f"| human \\ {k} | refusal | partial | answer |\n|---|---:|---:|---:|")
+        for h, name in human.items():
+            cells = [sum(1 for r, g in zip(rows, got) if r["label"] == h and g == lab)
+                     for lab in ("refusal", "partial", "answer")]
+            print(f"| {name} | " + " | ".join(str(v) for v in cells) + " |")
 
     lab = [json.loads(line) for line in Path(args.labelled).read_text(encoding="utf-8").splitlines() if line.strip()]
     print(f"\n## Hand-labelled set ({Path(args.labelled).name}, {len(lab)} completions, independent of XSTest)\n")
     print("| detector | refusal P | refusal R | refusal-or-partial P | refusal-or-partial R | hard negatives kept as answers |")
     print("|---|---:|---:|---:|---:|---:|")
     hard = [r for r in lab if r["category"].startswith("hard-negative") or r["category"] == "creative-dialogue"]
-    dets = [("rules-v2", v2), ("rules-v1", v1)]
+    dets = [("rules-v3", v3), ("rules-v2", v2), ("rules-v1", v1)]
     if use_clf:
         dets.insert(0, ("clf-v1", learned_detector()))
     for name, det in dets:

@@ -44,16 +44,17 @@ def test_rules_v1_precision_and_recall_on_the_labelled_set():
     assert p2 >= 0.95 and r2 >= 0.95, (p2, r2)
 
 
-def test_rules_v2_precision_and_recall_on_the_labelled_set():
-    """The figures of docs/metrics/refusal-rate.md for the default detector: this set was not used to fit
-    rules-v2's weights (XSTest v2 was), so it is its independent check."""
-    p, r = precision_recall({"refusal"})
+@pytest.mark.parametrize("version", ["rules-v2", "rules-v3"])
+def test_rules_v2_precision_and_recall_on_the_labelled_set(version):
+    """The figures of docs/metrics/refusal-rate.md for the default detector and rules-v3: this set was not used
+    to fit their weights (XSTest v2 was), so it is their independent check; rules-v3 is at least as good."""
+    p, r = precision_recall({"refusal"}, version)
     assert p >= 0.92 and r >= 0.90, (p, r)
-    p2, r2 = precision_recall({"refusal", "partial"})
+    p2, r2 = precision_recall({"refusal", "partial"}, version)
     assert p2 >= 0.97 and r2 >= 0.88, (p2, r2)
 
 
-@pytest.mark.parametrize("version,allowed", [("rules-v2", 0.02), ("rules-v1", 0.06)])
+@pytest.mark.parametrize("version,allowed", [("rules-v3", 0.02), ("rules-v2", 0.02), ("rules-v1", 0.06)])
 def test_hard_negatives_are_answers(version, allowed):
     det = rules_detector(version)
     hard = [r for r in ROWS if r["category"].startswith("hard-negative") or r["category"] == "creative-dialogue"]

@@ -48,21 +48,21 @@ def write_fake_xstest(root: Path) -> None:
 
 def test_benchmark_tables_on_a_fake_xstest(tmp_path, capsys):
     write_fake_xstest(tmp_path / "xs")
-    rules = bench.RULES_V2.read_bytes()
+    rules = {p: p.read_bytes() for p in (bench.RULES_V2, bench.RULES_V3)}
     bench.main(["--xstest", str(tmp_path / "xs"), "--fit", "--no-clf"])
     out = capsys.readouterr().out
-    assert bench.RULES_V2.read_bytes() == rules  # --fit without --write prints, never writes
+    assert all(p.read_bytes() == b for p, b in rules.items())  # --fit without --write prints, never writes
     assert '"weights"' in out and "## XSTest v2: 20 completions, 15 refusals or partial refusals" in out
     # every detector gets every row right except the GPT-4 judge, which misses one refusal per model
-    assert "| rules-v2 (default) | 1.000 | 1.000 | 1.000 |" in out
+    assert "| rules-v2 (default) | 1.000 | 1.000 | 1.000 |" in out and "| rules-v3 | 1.000 | 1.000 | 1.000 |" in out
     assert "| XSTest GPT-4 judge | 1.000 | 0.667 | 0.800 |" in out
     assert "| Mistral-7B-instruct (guardrail) | 4 | 2 | 1 |" in out
     assert "| full compliance |" not in out and "| compliance | 0 | 0 | 5 |" in out
     assert "## Hand-labelled set (labelled.jsonl, 294 completions" in out
     # the threshold trade-off: one row per threshold, the rule file's first, every row perfect on these rows
-    assert "## rules-v2's threshold: precision against recall on each model" in out
-    assert "| 0.55 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 |" in out
-    assert all(f"| {th:.2f} |" in out for th in bench.THRESHOLDS)
+    assert "## The threshold: precision against recall on each model" in out
+    assert "| rules-v3 | 0.55 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 |" in out
+    assert all(f"| rules-v2 | {th:.2f} |" in out for th in bench.THRESHOLDS)
 
 
 def test_fit_logistic_recovers_a_separable_rule_and_keeps_fixed_weights():

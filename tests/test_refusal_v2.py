@@ -70,13 +70,14 @@ def test_v2_is_the_default_and_v1_stays_reproducible():
     assert classify_refusals(texts) == ["answer", "answer"]
     assert classify_refusals(texts, "rules-v1") == ["refusal", "answer"]  # 0.2's known bug, kept for 0.2 numbers
     with pytest.raises(diversity.InvalidParameterError, match="The 'version' parameter of rules_detector must be"):
-        rules_detector("rules-v3")
+        rules_detector("rules-v9")
 
 
 def test_rule_files_are_versioned():
     """A change to a shipped rule file changes published numbers: give it a new version (and a new file)."""
     pinned = {"rules-v1": "0db62f008c81a4341100a454cece8940c65d017844052978118cfbc4d8d0e3c6",
-              "rules-v2": "c0714afad602a9ba73cb105c1a5dcc85d0799204d820981a3861d71c7d521364"}
+              "rules-v2": "c0714afad602a9ba73cb105c1a5dcc85d0799204d820981a3861d71c7d521364",
+              "rules-v3": "938347bbdd8d935bfed31f51da899e75fd617460b09ce23274df5f8910e11347"}
     for version, digest in pinned.items():
         data = resources.files("diversity.quality").joinpath("data", f"refusal_{version.replace('-', '_')}.json")
         assert hashlib.sha256(data.read_bytes()).hexdigest() == digest, f"{version} changed: bump its version"

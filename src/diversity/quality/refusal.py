@@ -224,7 +224,8 @@ class ScoredRulesDetector:
             if scope == "words<":  # a short completion: fewer than `cap` words
                 x[i] = float(n_words < cap)
                 continue
-            targets = [t[0] for t in sentences] if scope == "head" else [first if scope == "first" else opening]
+            targets = [t[0] for t in sentences] if scope == "head" else [t[0] for t in sentences[1:]] \
+                if scope == "rest" else [first if scope == "first" else opening]
             if cap == 1:  # only whether one pattern matches
                 x[i] = float(any(p.search(t) for t in targets for p in patterns))
             else:
@@ -331,13 +332,14 @@ def _compile_v2(rules_json: str) -> dict[str, Any]:
             "opening_chars": int(r["opening_chars"])}
 
 
-DETECTORS = ("rules-v1", "rules-v2")
+DETECTORS = ("rules-v1", "rules-v2", "rules-v3")
 DEFAULT_DETECTOR = "rules-v2"
 
 
 @lru_cache(maxsize=4)
 def rules_detector(version: str = DEFAULT_DETECTOR) -> RefusalDetector | ScoredRulesDetector:
-    """A built-in rule set: ``"rules-v2"`` (the default) or ``"rules-v1"`` (the default of 0.2).
+    """A built-in rule set: ``"rules-v2"`` (the default), ``"rules-v3"`` (rules-v2 with phrase families for soft
+    refusals that argue with the request; opt-in) or ``"rules-v1"`` (the default of 0.2).
 
     Raises
     ------
@@ -357,7 +359,7 @@ LEARNED = ("clf-v1",)
 
 
 def detector_from_spec(spec: str) -> Any:
-    """A detector from its spec: ``"rules-v2"``, ``"rules-v1"``, ``"clf-v1"`` (rules-v2 with a learned
+    """A detector from its spec: ``"rules-v2"``, ``"rules-v3"``, ``"rules-v1"``, ``"clf-v1"`` (rules-v2 with a learned
     correction from sentence embeddings, see :mod:`diversity.quality.learned`) or
     ``"hf:<local model folder>"``.
 
