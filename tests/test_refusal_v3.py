@@ -59,3 +59,11 @@ def test_new_families_raise_the_probability_but_alone_do_not_decide():
 def test_word_boundaries_kept():
     assert classify_refusals(["Exercise plays a significant role in health.", "Applicant help is available.", "No."],
                              "rules-v3") == ["answer", "answer", "answer"]
+
+
+def test_v3_labels_the_hand_labelled_set_as_v2_does():
+    """The independent check: on the 294 hand-labelled completions rules-v3 gives rules-v2's label every time
+    (a new family fires on a few rows without changing the decision), so it is at least as good there."""
+    rows = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = [r["completion"] for r in rows]
+    assert len(rows) == 294 and classify_refusals(texts, "rules-v3") == classify_refusals(texts, "rules-v2")
