@@ -1,7 +1,7 @@
 """Refusal detection measured against human labels: XSTest v2 and the
 library's own hand-labelled set.
 
-    python benchmarks/refusal_detection.py --xstest PATH [--labelled FILE] [--fit [--write]]
+    python benchmarks/refusal_detection.py --xstest PATH [--labelled FILE] [--fit [--rules rules-v3] [--write]]
 
 XSTest v2 (Röttger et al., NAACL 2024; github.com/paul-rottger/exaggerated-safety,
 prompts CC-BY-4.0) ships 450 prompts x 5 models (GPT-4, Llama-2-70B-chat with
@@ -37,6 +37,11 @@ rule file (bump the version when they change). The features themselves were
 written while reading XSTest's completions of all five models, so the LOMO
 figures guard the fitted weights, not the choice of phrases: the hand-labelled
 set is the check that is independent of XSTest.
+
+``rules-v3`` (opt-in) is rules-v2 plus five phrase families; its rule file names rules-v2 as ``base``,
+so ``--fit --rules rules-v3`` keeps rules-v2's weights and bias and fits the new weights only, and its
+LOMO figures refit rules-v2's weights on the four held-in models first. A threshold table (0.55 to
+0.30, both rule sets) shows what recall a lower threshold buys and what precision it costs.
 """
 
 from __future__ import annotations
