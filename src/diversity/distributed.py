@@ -173,7 +173,9 @@ def _as_frame(data: Any, dask: Any, dd: Any, func: str, fields: dict[str, str | 
     from .io.hf_datasets import is_hf_dataset
 
     if is_hf_dataset(data):
-        df = _dataset_frame(data, func, fields)
+        from .io.partitions import dataset_frame
+
+        df = dataset_frame(data, func, fields)
         with dask.config.set({"dataframe.convert-string": False}):
             return dd.from_pandas(df, npartitions=npartitions or max(1, min(os.cpu_count() or 1, len(df) // 1000)),
                                   sort=False)
@@ -187,42 +189,6 @@ def _as_frame(data: Any, dask: Any, dd: Any, func: str, fields: dict[str, str | 
             "that fits in memory)" if hasattr(data, "columns") and hasattr(data, "iloc") else "")
     raise TypeError(f"{func}: data must be a dask.dataframe.DataFrame or file paths (a path, a glob or a list of "
                     f"paths), or a datasets.Dataset; got {what}{hint}.")
-
-
-def _dataset_frame(ds: Any, func: str, fields: dict[str, str | None]) -> Any:
-    """A ``datasets`` object as a pandas frame of one completion per row (read on the client)."""
-    import pandas as pd
-
-    name = type(ds).__name__
-    if name.endswith("DatasetDict"):
-        splits = list(ds.keys())
-        if len(splits) != 1:
-            raise ValueError(f"{func}: the {name} has the splits {', '.join(map(repr, splits))}; pass one split "
-                             "(data['train']).")
-        ds = ds[splits[0]]
-    prompt, completion = fields["prompt_field"], fields["completion_field"]
-    extra = [c for c in (fields["embedding_field"], fields["quality_field"]) if c is not None]
-    df = ds.to_pandas() if hasattr(ds, "to_pandas") else pd.DataFrame.from_records(list(ds))
-    columns = list(df.columns)
-    if completion is None or completion in columns:
-        return df
-    if "completions" in columns:
-        if extra:
-            raise ValueError(f"{func}: the dataset holds a 'completions' list per row but one {extra[0]!r} value; "
-                             "per-completion columns need one completion per row.")
-        df = df[[prompt, "completions"]].explode("completions", ignore_index=True)
-        df = df[df["completions"].notna()]
-        return df.rename(columns={"completions": completion}).reset_index(drop=True)
-    if "messages" in columns and not extra:
-        from .io.hf_datasets import from_dataset
-
-        if prompt not in ("prompt", "prompt_id"):
-            raise ValueError(f"{func}: chat rows ('messages') give the prompt as 'prompt' or 'prompt_id'; got "
-                             f"prompt_field={prompt!r}.")
-        samples = from_dataset(ds, prompt_column=prompt, messages_column="messages")
-        return pd.DataFrame({prompt: pd.Series([k for k, v in samples.items() for _ in v], dtype=object),
-                             completion: pd.Series([t for v in samples.values() for t in v], dtype=object)})
-    return df  # _check_columns names the missing column
 
 
 def _check_columns(frame: Any, fields: dict[str, str | None], func: str) -> None:

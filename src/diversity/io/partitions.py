@@ -2,7 +2,8 @@
 by the one reader (:mod:`diversity.io.reader`), so that
 :func:`diversity.score_dask` on files has the formats, checks and messages
 (file and line) of :func:`~diversity.load_samples` and ``score_file``.
-Paths may be globs or folders (a folder: its sample files, sorted by name),
+A Hugging Face ``datasets`` object becomes a pandas frame of one completion per row
+(:func:`dataset_frame`). Paths may be globs or folders (a folder: its sample files, sorted by name),
 or fsspec URLs of single files (``s3://bucket/s.jsonl``; the file system's
 package must be installed on the workers).
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 from .reader import FORMATS, SampleFileError, iter_records, iter_samples, prompt_key, resolve
 
-__all__ = ["expand_paths", "read_files", "read_file"]
+__all__ = ["expand_paths", "read_files", "read_file", "dataset_frame"]
 
 
 def expand_paths(paths: list[str], func: str) -> list[str]:
@@ -87,3 +88,39 @@ def read_file(path: str, fields: dict[str, str | None]) -> Any:
             for c in extra:
                 cols[c].append(row[c])
     return pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in cols.items()})
+
+
+def dataset_frame(ds: Any, func: str, fields: dict[str, str | None]) -> Any:
+    """A ``datasets`` object as a pandas frame of one completion per row (read on the client)."""
+    import pandas as pd
+
+    name = type(ds).__name__
+    if name.endswith("DatasetDict"):
+        splits = list(ds.keys())
+        if len(splits) != 1:
+            raise ValueError(f"{func}: the {name} has the splits {', '.join(map(repr, splits))}; pass one split "
+                             "(data['train']).")
+        ds = ds[splits[0]]
+    prompt, completion = fields["prompt_field"], fields["completion_field"]
+    extra = [c for c in (fields["embedding_field"], fields["quality_field"]) if c is not None]
+    df = ds.to_pandas() if hasattr(ds, "to_pandas") else pd.DataFrame.from_records(list(ds))
+    columns = list(df.columns)
+    if completion is None or completion in columns:
+        return df
+    if "completions" in columns:
+        if extra:
+            raise ValueError(f"{func}: the dataset holds a 'completions' list per row but one {extra[0]!r} value; "
+                             "per-completion columns need one completion per row.")
+        df = df[[prompt, "completions"]].explode("completions", ignore_index=True)
+        df = df[df["completions"].notna()]
+        return df.rename(columns={"completions": completion}).reset_index(drop=True)
+    if "messages" in columns and not extra:
+        from .hf_datasets import from_dataset
+
+        if prompt not in ("prompt", "prompt_id"):
+            raise ValueError(f"{func}: chat rows ('messages') give the prompt as 'prompt' or 'prompt_id'; got "
+                             f"prompt_field={prompt!r}.")
+        samples = from_dataset(ds, prompt_column=prompt, messages_column="messages")
+        return pd.DataFrame({prompt: pd.Series([k for k, v in samples.items() for _ in v], dtype=object),
+                             completion: pd.Series([t for v in samples.values() for t in v], dtype=object)})
+    return df  # _check_columns names the missing column
