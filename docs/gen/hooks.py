@@ -565,8 +565,9 @@ def _attractor_example(d):
 FUNCTION_CARDS = {"attractor-strength.md": ("attractor_strength", ("mohammadi2024creativity",), _attractor_example)}
 
 
-def function_card_section(card: str, card_text: str) -> str:
-    """The generated sections of a card that documents a function outside the registry."""
+def function_card_parts(card: str) -> dict[str, str]:
+    """The generated sections of a card that documents a function outside the registry: its definition
+    (the docstring), the signature keys of a small example and the references with BibTeX."""
     from diversity.core.signature import KEYS
     from diversity.report.citations import CITATIONS
 
@@ -574,15 +575,42 @@ def function_card_section(card: str, card_text: str) -> str:
     func, refs, example = FUNCTION_CARDS[card]
     sig = str(example(d).signature)
     keys = [k.split(":", 1)[0] for k in sig.split("|")[1:] if k.split(":", 1)[0] not in COMMON_KEYS]
+    return {
+        "Definition": _description(getattr(d, func).__doc__) + f"\n\n*From the docstring: `help(diversity.{func})` "
+                      "shows the same.*",
+        "Signature keys": "\n".join(
+            ["The signature on a small example with precomputed embeddings, and the keys this function writes "
+             "(the [Signatures](../signatures.md) page has the rest):", "", "```text", sig, "```", "",
+             "| key | records |", "|---|---|"] + [f"| `{k}` | {KEYS.get(k, '(undeclared)')} |" for k in keys]),
+        "References": "\n".join([*(f"- [{reference_text(k)}](../references.md#{k})" for k in refs), "",
+                                  "```bibtex", "\n\n".join(CITATIONS[k] for k in refs), "```"]),
+    }
+
+
+def function_card_section(card: str, card_text: str) -> str:
+    """The generated sections appended to a function card that does not follow the template yet."""
+    parts = function_card_parts(card)
     out = [""]
     if "**Definition.**" not in card_text and "\n## Definition" not in card_text:
-        out += ["## Definition", "", _description(getattr(d, func).__doc__), ""]
-    out += ["## Signature keys", "", "The signature on a small example with precomputed embeddings, and the keys "
-            "this function writes (the [Signatures](../signatures.md) page has the rest):", "",
-            "```text", sig, "```", "",
-            "| key | records |", "|---|---|"] + [f"| `{k}` | {KEYS.get(k, '(undeclared)')} |" for k in keys] + [""]
-    out += ["## References", "", "\n".join(f"- [{reference_text(k)}](../references.md#{k})" for k in refs), "",
-            "```bibtex", "\n\n".join(CITATIONS[k] for k in refs), "```", ""]
+        out += ["## Definition", "", parts["Definition"], ""]
+    out += ["## Signature keys", "", parts["Signature keys"], "", "## References", "", parts["References"], ""]
+    return "\n".join(out)
+
+
+def template_function_card(card: str, text: str) -> str:
+    """A function card in the template: the card's sections and the generated ones in the template's order
+    (no parameters table or example: the function is not a registered metric with declared parameters)."""
+    head, hand = card_sections(text)
+    generated = function_card_parts(card)
+    out = [head, ""]
+    for title in TEMPLATE:
+        if title == "References":
+            for extra, body in hand.items():
+                if extra not in TEMPLATE:
+                    out += [f"## {extra}", "", body, ""]
+        body = hand.get(title) if title in TEMPLATE_HAND or title == "Known biases" else generated.get(title)
+        if body:
+            out += [f"## {title}", "", body, ""]
     return "\n".join(out)
 
 
@@ -801,6 +829,8 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
             return template_card(classes, markdown)
         if classes:
             return markdown.rstrip("\n") + "\n" + card_section(classes, markdown)
+        if Path(src).name in FUNCTION_CARDS and is_template_card(markdown):
+            return template_function_card(Path(src).name, markdown)
         if Path(src).name in FUNCTION_CARDS:
             return markdown.rstrip("\n") + "\n" + function_card_section(Path(src).name, markdown)
     return markdown
