@@ -270,3 +270,15 @@ def test_a_sentencepiece_continuation_keeps_its_space_and_its_positions(tmp_path
     assert len(tok(" big red", add_special_tokens=False)["input_ids"]) == 3
     assert b._positions(context, ids, len(" big red")) == 2
     assert b._positions(context, ids, len(" big red mat on")) == 4 and b._positions(context, ids, 0) == 0
+
+
+def test_weights_load_on_the_first_generation_only(tiny_model, tmp_path):
+    from diversity.generation import TransformersBackend
+
+    lazy = TransformersBackend(tiny_model, model_id="tiny-llama")
+    assert lazy._model is None and lazy.prompt_format(CONFIG) in ("chat-template", "base-template")
+    out = sample_to_jsonl(lazy, PROMPTS, tmp_path / "s.jsonl", CONFIG, progress=False)
+    assert lazy._model is not None
+    again = TransformersBackend(tiny_model, model_id="tiny-llama")
+    sample_to_jsonl(again, PROMPTS, out, CONFIG, progress=False)  # complete: nothing to sample
+    assert again._model is None

@@ -31,6 +31,10 @@ class TransformersBackend:
         de-quantized; needs the ``gguf`` and ``accelerate`` packages).
     model_id : str or None
         Name recorded in the rows (default: the folder or file name).
+
+    The tokenizer loads at once (the prompt format and the resume checks need
+    it); the weights load on the first generation, so a resumed run whose rows
+    are all written never loads them.
     """
 
     def __init__(self, model: Union[str, os.PathLike], *, model_id: str | None = None, device: str = "cpu",
@@ -53,11 +57,22 @@ class TransformersBackend:
 
         with quiet_model_loading():
             self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True, **kw)
-            self.model = AutoModelForCausalLM.from_pretrained(str(folder), local_files_only=True,
-                                                              dtype=getattr(torch, dtype), **kw).to(device)
-        self.model.eval()
+        self._load = (AutoModelForCausalLM, str(folder), getattr(torch, dtype), kw)
+        self._model = None
         self.device = device
         self._torch = torch
+
+    @property
+    def model(self) -> Any:
+        """The causal language model, loaded (and de-quantized for GGUF) on first use."""
+        if self._model is None:
+            from ..core.progress import quiet_model_loading
+
+            auto, folder, dtype, kw = self._load
+            with quiet_model_loading():
+                self._model = auto.from_pretrained(folder, local_files_only=True, dtype=dtype, **kw).to(self.device)
+            self._model.eval()
+        return self._model
 
     def _continuation(self, context: list[int], ids: list[int], head: str | None = None) -> str:
         return _decode_continuation(self.tokenizer, context, ids, head)
