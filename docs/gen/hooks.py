@@ -553,16 +553,76 @@ def card_section(classes: list, card_text: str) -> str:
     return "\n".join(out)
 
 
-def _attractor_example(d):
-    import numpy as np
+ATTRACTOR_EXAMPLE = """import diversity
+import numpy as np
 
-    u, p = np.array([[1.0, 0.0], [0.99, 0.14], [0.0, 1.0]]), np.array([[1.0, 0.05], [-1.0, 0.0]])
-    return d.attractor_strength(embeddings=({"x": u}, {"x": p}), perturbation="prefix", position=0, size=8)
+# one prompt: three unperturbed completions (two alike) and two perturbed continuations, as embeddings
+unperturbed = {"x": np.array([[1.0, 0.0], [0.99, 0.14], [0.0, 1.0]])}
+perturbed = {"x": np.array([[1.0, 0.05], [-1.0, 0.0]])}
+result = diversity.attractor_strength(embeddings=(unperturbed, perturbed), perturbation="prefix", position=0, size=8)
+print(f"{result.value:.4f}")
+print(result.signature)"""
+
+
+def _attractor_example(d):
+    space: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(ATTRACTOR_EXAMPLE, "<example attractor-strength>", "exec"), space)  # noqa: S102 - our own code
+    return space["result"]
 
 
 # cards of public functions that are not registered metrics (they take two sets per prompt):
 # card -> (function, citation keys, a small example that returns a result with a signature)
 FUNCTION_CARDS = {"attractor-strength.md": ("attractor_strength", ("mohammadi2024creativity",), _attractor_example)}
+FUNCTION_EXAMPLES = {"attractor-strength.md": ATTRACTOR_EXAMPLE}  # the example's code, shown with its output
+
+
+def _numpydoc_parameters(doc: str) -> list[tuple[str, str, str]]:
+    """(names, type, description) of a numpydoc "Parameters" section."""
+    lines = inspect.cleandoc(doc).splitlines()
+    try:
+        start = next(i for i in range(len(lines) - 1) if lines[i].strip() == "Parameters"
+                     and set(lines[i + 1].strip()) == {"-"}) + 2
+    except StopIteration:
+        return []
+    out: list[tuple[str, str, str]] = []
+    for line in lines[start:]:
+        if line.strip() and not line.startswith(" ") and out and set(line.strip()) == {"-"}:
+            out.pop()  # the heading of the next section
+            break
+        if line.strip() and not line.startswith(" "):
+            names, _, kind = line.partition(" : ")
+            out.append((names.strip(), kind.strip(), ""))
+        elif line.strip() and out:
+            n, k, d = out[-1]
+            out[-1] = (n, k, (d + " " + line.strip()).strip())
+    return out
+
+
+def function_parameters_section(func_name: str) -> str:
+    """The parameters of a function outside the registry, from its signature and numpydoc docstring."""
+    d = _diversity()
+    func = getattr(d, func_name)
+    defaults = {n: p.default for n, p in inspect.signature(func).parameters.items()}
+    rows = ["| parameter | default | type | meaning |", "|---|---|---|---|"]
+    for names, kind, desc in _numpydoc_parameters(func.__doc__ or ""):
+        first = names.split(",")[0].strip()
+        default = defaults.get(first, inspect.Parameter.empty)
+        shown = "(required)" if default is inspect.Parameter.empty else f"`{default!r}`"
+        cell = rst_to_markdown(desc).replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| {', '.join(f'`{n.strip()}`' for n in names.split(','))} | {shown} | "
+                    f"{rst_to_markdown(kind).replace('|', chr(92) + '|')} | {cell} |")
+    return "\n".join(rows + ["", f"*From the docstring: `help(diversity.{func_name})` shows the same.*"])
+
+
+def function_example_section(card: str) -> str:
+    code = FUNCTION_EXAMPLES[card]
+    buf = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(buf):
+        warnings.simplefilter("ignore")
+        exec(compile(code, f"<example {card}>", "exec"), {})  # noqa: S102 - our own code
+    return "\n".join(["Run when this site was built:", "", "```python", code, "```", "", "Output:", "",
+                       "```text", buf.getvalue().rstrip(), "```"])
 
 
 def function_card_parts(card: str) -> dict[str, str]:
@@ -584,6 +644,8 @@ def function_card_parts(card: str) -> dict[str, str]:
              "| key | records |", "|---|---|"] + [f"| `{k}` | {KEYS.get(k, '(undeclared)')} |" for k in keys]),
         "References": "\n".join([*(f"- [{reference_text(k)}](../references.md#{k})" for k in refs), "",
                                   "```bibtex", "\n\n".join(CITATIONS[k] for k in refs), "```"]),
+        "Parameters": function_parameters_section(func),
+        **({"Example": function_example_section(card)} if card in FUNCTION_EXAMPLES else {}),
     }
 
 
@@ -598,8 +660,8 @@ def function_card_section(card: str, card_text: str) -> str:
 
 
 def template_function_card(card: str, text: str) -> str:
-    """A function card in the template: the card's sections and the generated ones in the template's order
-    (no parameters table or example: the function is not a registered metric with declared parameters)."""
+    """A function card in the template: the card's sections and the generated ones (the parameters from the
+    signature and the numpydoc docstring, the example run at build time) in the template's order."""
     head, hand = card_sections(text)
     generated = function_card_parts(card)
     out = [head, ""]
