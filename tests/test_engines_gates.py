@@ -182,3 +182,19 @@ def test_score_dask_reads_completions_lists_and_dataset_dicts():
     _same(ref, score_dask(datasets.DatasetDict({"train": ds}), METRICS, n_resamples=200))
     with pytest.raises(ValueError, match="splits 'a', 'b'; pass one split"):
         score_dask(datasets.DatasetDict({"a": ds, "b": ds}), METRICS)
+
+
+def test_a_threshold_gate_reads_numbers_written_as_text_in_a_csv(tmp_path, cli):
+    import diversity
+
+    path = tmp_path / "s.csv"
+    path.write_text("prompt,completion,reward\np1,a b c,0.9\np1,a b d,0.1\np1,x y z,0.7\np2,c d,0.8\np2,c e,0.95\n")
+    out = cli("score", path, "--metrics", "distinct-1", "--gate", "reward>=0.5", "--quality-field", "reward",
+              "--no-ci", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    want = diversity.score({"p1": ["a b c", "x y z"], "p2": ["c d", "c e"]}, ["distinct-1"])["distinct-1"]
+    assert json.loads(out.stdout)["distinct-1"]["value"] == want.value
+    bad = tmp_path / "bad.csv"
+    bad.write_text("prompt,completion,reward\np1,a b c,high\n")
+    out = cli("score", bad, "--metrics", "distinct-1", "--gate", "reward>=0.5", "--quality-field", "reward")
+    assert out.returncode == 2 and "non-numeric score 'high'" in out.stderr

@@ -109,6 +109,11 @@ class Threshold(Gate):
                                         f"{self.name!r} value per completion) or a Threshold with a scorer.")
         out = []
         for i, s in enumerate(scores):
+            if isinstance(s, str):  # a CSV/TSV cell: the number as text ("0.5"); anything else stays an error
+                try:
+                    s = float(s)
+                except ValueError:
+                    pass
             if s is None or isinstance(s, bool) or not isinstance(s, (int, float)) or math.isnan(float(s)):
                 raise ValueError(f"the gate {self.spec!r} got a missing or non-numeric score {s!r} for completion "
                                  f"{i}; give every completion a number.")
