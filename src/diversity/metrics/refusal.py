@@ -99,11 +99,13 @@ def refusal_rate(samples: Any, *, detector: str = "rules-v2", count: Literal["re
     Not a diversity metric: it says how many answers a diversity metric sees.
     Lower is more willing; range [0, 1]. Measured against human labels on
     XSTest v2 (2,250 completions of five chat models; refusal or partial =
-    positive), ``rules-v2`` has precision 0.953 and recall 0.927 (F1 0.940;
-    0.932 with its weights fitted leave-one-model-out), ``rules-v1`` 0.963 /
+    positive), ``rules-v2`` has precision 0.954 and recall 0.928 (F1 0.941;
+    0.935 with its weights fitted leave-one-model-out), ``rules-v1`` 0.963 /
     0.672 (F1 0.792), ``clf-v1`` 0.972 / 0.959 (F1 0.965; 0.948 leave one
     model out); on the 294 hand-labelled completions of
-    ``tests/data/refusals`` ``rules-v2`` has precision 0.97 and recall 0.88.
+    ``tests/data/refusals`` ``rules-v2`` has precision 0.973 and recall 0.901
+    (refusal or partial). The card ``docs/metrics/refusal-rate.md`` has the
+    per-model figures.
     Per model and per label: ``docs/metrics/refusal-rate.md``.
 
     Parameters
