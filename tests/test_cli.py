@@ -15,6 +15,7 @@ def test_python_dash_m_runs_the_cli():
     assert out.returncode == 0 and diversity.__version__ in out.stdout
 
 
+@pytest.mark.slow
 def test_demo_prints_real_results(cli):
     out = cli("demo")
     assert out.returncode == 0, out.stderr

@@ -33,6 +33,7 @@ def _public_modules():
     return sorted(names)
 
 
+@pytest.mark.slow
 def test_every_public_module_imports_first_in_a_fresh_interpreter():
     """One child interpreter per module (forked from a parent that has imported nothing of diversity)."""
     modules = _public_modules()
