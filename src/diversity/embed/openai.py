@@ -31,7 +31,6 @@ was wrong; nothing from that response is cached.
 
 from __future__ import annotations
 
-import email.utils
 import http.client
 import json
 import math
@@ -46,7 +45,7 @@ from typing import Any, Sequence, Union
 
 import numpy as np
 
-from ..generation.config import EndpointError
+from ..generation.config import EndpointError, retry_after as _retry_after, server_message as _server_message
 from ..core.errors import InvalidParameterError
 from .cache import EmbeddingCache, default_cache_dir, text_key
 
@@ -55,34 +54,6 @@ __all__ = ["OpenAIEmbedder"]
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _server_message(body: bytes, limit: int = 300) -> str:
-    """The server's own message: ``{"error": {"message": ...}}``, ``{"error": "..."}``, or the body's start."""
-    text = body.decode("utf-8", errors="replace")
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        obj = None
-    if isinstance(obj, dict) and obj.get("error"):
-        err = obj["error"]
-        text = str(err["message"]) if isinstance(err, dict) and err.get("message") else (
-            err if isinstance(err, str) else json.dumps(err, ensure_ascii=False))
-    return " ".join(text.split())[:limit]
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds asked for by ``Retry-After`` (delta-seconds or an HTTP date); None when absent or unreadable."""
-    if value is None:
-        return None
-    try:
-        secs = float(value)
-    except ValueError:
-        try:
-            secs = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-    return max(0.0, secs) if math.isfinite(secs) else None
 
 
 def _int_param(value: Any, name: str, low: int = 1) -> int:

@@ -4,10 +4,8 @@
 
 from __future__ import annotations
 
-import email.utils
 import http.client
 import json
-import math
 import os
 import time
 import urllib.error
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from .config import DecodingConfig, EndpointError, Generation, _clip, _cut
+from .config import retry_after as _retry_after, server_message as _server_message
 from ..core.errors import warn as _warn_user
 
 __all__ = ["TransformersBackend", "OpenAIBackend"]
@@ -187,35 +186,6 @@ def _decode_continuation(tok: Any, context: list[int], ids: list[int], head: str
                   "continuation (the tokenizer cleans up text across the boundary); this continuation was "
                   "decoded alone, and may have lost a leading space.", RuntimeWarning)
     return tok.decode(ids, skip_special_tokens=True)
-
-
-def _server_message(body: bytes) -> str:
-    """The server's own error message: ``{"error": {"message": ...}}``, ``{"error": "..."}``, or the body's start."""
-    text = body.decode("utf-8", errors="replace")
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        return _clip(text)
-    if isinstance(obj, dict) and obj.get("error"):
-        err = obj["error"]
-        if isinstance(err, dict) and err.get("message"):
-            return _clip(str(err["message"]))
-        return _clip(err if isinstance(err, str) else json.dumps(err, ensure_ascii=False))
-    return _clip(text)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds asked for by ``Retry-After`` (delta-seconds or an HTTP date); ``None`` when absent or unreadable."""
-    if value is None:
-        return None
-    try:
-        secs = float(value)
-    except ValueError:
-        try:
-            secs = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-    return max(0.0, secs) if math.isfinite(secs) else None
 
 
 def _plural(n: int, word: str) -> str:

@@ -5,14 +5,17 @@ and the library's errors for resuming and endpoints."""
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import hashlib
 import json
+import math
+import time
 import zlib
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Sequence
 
 
-__all__ = ["DecodingConfig", "Generation", "Prompt", "Backend", "prompt_seed", "settings_fingerprint", "ResumeError",
+__all__ = ["server_message", "retry_after", "DecodingConfig", "Generation", "Prompt", "Backend", "prompt_seed", "settings_fingerprint", "ResumeError",
            "EndpointError"]
 
 
@@ -145,3 +148,35 @@ class Backend(Protocol):
 
 def _clip(text: str, n: int = 300) -> str:
     return " ".join(text.split())[:n]
+
+
+# ---- shared by the clients of OpenAI-compatible servers (the sampler's OpenAIBackend, embed.openai) ----------
+
+def server_message(body: bytes, limit: int = 300) -> str:
+    """The server's own error message: ``{"error": {"message": ...}}``, ``{"error": "..."}``, or the body's
+    start, on one line and at most ``limit`` characters."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        obj = None
+    if isinstance(obj, dict) and obj.get("error"):
+        err = obj["error"]
+        text = str(err["message"]) if isinstance(err, dict) and err.get("message") else (
+            err if isinstance(err, str) else json.dumps(err, ensure_ascii=False))
+    return _clip(text, limit)
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds asked for by ``Retry-After`` (delta-seconds or an HTTP date); ``None`` when absent or unreadable."""
+    if value is None:
+        return None
+    try:
+        secs = float(value)
+    except ValueError:
+        try:
+            secs = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return max(0.0, secs) if math.isfinite(secs) else None
+
