@@ -144,7 +144,7 @@ def test_cli_advice_translation():
 
 
 def test_a_device_failure_is_one_line_and_other_runtime_errors_stay_bugs(files, capsys, monkeypatch):
-    import diversity.io.stream as stream
+    import diversity.engines.files as stream
 
     class OutOfMemoryError(RuntimeError):
         pass

@@ -353,3 +353,34 @@ def test_import_diversity_does_not_import_dask():
             "print([m for m in ('dask', 'distributed', 'diversity.distributed') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
+
+
+def test_a_pooled_run_moves_statistics_not_texts(client):
+    """With metrics that declare compact statistics, the partition states (and so the merged state the
+    client receives) hold counts and matrices, no completion text."""
+    import pickle
+
+    from diversity.core.options import Options
+    from diversity.core.registry import from_spec
+    from diversity.engines.dask_engine import PART, POS, _build, _Job
+
+    df, ddf = make_frame(5, n_prompts=60)
+    stats_only = ["distinct-1", "distinct-2", "ngram-entropy-2", "unique-fraction"] + SEMANTIC
+    samples, embeddings = reference(df)
+    got, _ = quiet(score_dask, ddf, stats_only, embedding_field="emb", aggregate="pooled", client=client)
+    want, _ = quiet(diversity.score, samples, stats_only, embeddings=embeddings, aggregate="pooled")
+    assert_same(got, want)
+    fields = {"prompt_field": "prompt", "completion_field": "completion", "embedding_field": "emb",
+              "quality_field": None}
+    job = _Job([from_spec(m) for m in stats_only], Options.default("score_dask"), "pooled", fields, None)
+    part = df.assign(**{PART: 0, POS: np.arange(len(df))})
+    part["emb"] = part["emb"].astype(object)
+    state, _ = _build(part, job)
+    blob = pickle.dumps(state)
+    assert state.pool.items == {}
+    texts = [t for t in df["completion"] if len(t) > 20]
+    assert texts and not any(t.encode() in blob for t in texts)
+    with_texts = _Job([from_spec(m) for m in stats_only + ["self-bleu"]], Options.default("score_dask"), "pooled",
+                      fields, None)
+    raw, _ = _build(part, with_texts)
+    assert len(pickle.dumps(raw)) > len(blob)

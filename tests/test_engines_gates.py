@@ -116,7 +116,7 @@ def test_score_file_quality_field_needs_one_completion_per_row(tmp_path):
 @pytest.mark.parametrize("gate, field", GATES)
 def test_cli_score_gate_goes_through_the_file_engine(sample_file, gate, field, capsys, monkeypatch):
     from diversity import cli
-    from diversity.io import stream
+    from diversity.engines import files as stream
 
     calls = []
     real = stream.score_file

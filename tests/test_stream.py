@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import diversity
-from diversity.core import evaluate as evaluate_module
+from diversity.engines import plan as plan_module
 from diversity.io.stream import score_file
 
 rng = np.random.default_rng(5)
@@ -73,7 +73,7 @@ def test_batched_in_memory_scoring_equals_one_batch(monkeypatch):
     for r in ROWS:
         samples.setdefault(r["prompt"], []).append(r["completion"])
     whole = quiet(diversity.score, samples, METRICS)
-    monkeypatch.setattr(evaluate_module, "BATCH_ITEMS", 11)
+    monkeypatch.setattr(plan_module, "BATCH_ITEMS", 11)
     same(quiet(diversity.score, samples, METRICS), whole)
     same(quiet(diversity.score, samples, METRICS, aggregate="pooled"),
          quiet(diversity.score, samples, METRICS, aggregate="pooled"))

@@ -51,8 +51,8 @@ from .text.tokenize import Tokenizer, get_tokenizer
 # matplotlib or torch) are loaded on first use, so ``import diversity`` stays light:
 # name -> (module, attribute).
 _LAZY: dict[str, tuple[str, str]] = {
-    "score_file": ("diversity.io.stream", "score_file"),
-    "score_dask": ("diversity.distributed", "score_dask"),
+    "score_file": ("diversity.engines.files", "score_file"),
+    "score_dask": ("diversity.engines.dask_engine", "score_dask"),
     "write_report": ("diversity.report.folder", "write_report"),
     "plot_forest": ("diversity.report.plots", "plot_forest"),
     "plot_per_prompt": ("diversity.report.plots", "plot_per_prompt"),

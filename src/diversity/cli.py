@@ -146,7 +146,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     streamable = {m.input for m in metrics} <= {"texts", "vectors"}
     if streamable:  # read in chunks: memory bounded by a chunk and the per-prompt statistics, not the file
         from .core.options import build_options
-        from .io.stream import score_file
+        from .engines.files import score_file
 
         with _quiet_output(args.quiet):
             opts = build_options("score", dict(_shared(args), ci=False if args.no_ci else None))

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..text.ngrams import (NgramRuns, NgramTotals, TokenizedTexts, ngram_codes, ngram_runs, ngram_totals,
                            tokenize_texts, totals_from_runs)
+from ..text.normalize import NORMALIZERS
 from ..text.tokenize import Tokenizer
 from .data import check_embedding_rows
 
@@ -127,6 +128,15 @@ class Corpus:
         self._totals.setdefault((n, "text"), totals_from_runs(runs, np.arange(runs.n_texts), runs.n_texts))
         return runs
 
+    def normalized_texts(self, normalize: str) -> list[str]:
+        """Every text normalised by ``NORMALIZERS[normalize]`` (see :mod:`diversity.text.normalize`)."""
+        return self.memo(("normalized", normalize), lambda: list(map(NORMALIZERS[normalize], self.texts)))
+
+    def distinct_text_counts(self, normalize: str) -> np.ndarray:
+        """Distinct normalised texts per group."""
+        t = self.normalized_texts(normalize)
+        return np.array([len(set(t[self.group_slice(g)])) for g in range(self.n_groups)], dtype=np.int64)
+
     def length_sums(self) -> dict[str, np.ndarray]:
         """Per group: completions, tokens and squared tokens (mergeable length statistics)."""
         lengths = self.tokens.lengths.astype(np.float64)
@@ -171,6 +181,17 @@ class Corpus:
         if maxlen:
             fields.append(("maxlen", maxlen))
         return fields
+
+    def unit_sums(self) -> np.ndarray:
+        """Per group, the sum of its unit vectors (groups x d)."""
+        return self.memo("unit_sums", lambda: np.add.reduceat(self.unit_embeddings, self.offsets[:-1], axis=0))
+
+    def unit_spectrum(self, g: int) -> np.ndarray:
+        """Eigenvalues of group ``g``'s cosine kernel over its size, ``U U^T / k``: those of the
+        smaller of ``U U^T / k`` (k x k) and ``U^T U / k`` (d x d), which share their nonzero ones."""
+        u = self.group_rows(self.unit_embeddings, g)
+        k, d = u.shape
+        return np.linalg.eigvalsh(u.T @ u / k if k > d else u @ u.T / k)
 
     @cached_property
     def unit_embeddings(self) -> np.ndarray:

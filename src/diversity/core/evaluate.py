@@ -1,19 +1,20 @@
-"""Evaluation: from user input to results, through one :class:`~diversity.core.state.State`.
+"""The public faces of evaluation: :func:`score` (several metrics, one pass) and :class:`Accumulator`
+(a :class:`~diversity.core.state.State` fed chunk by chunk).
 
-``score()`` and every public metric function validate the input at the
-boundary (:func:`prepare`), put it into a state as complete groups, and read
-the results; streaming and the distributed engine feed the same state chunk
-by chunk (:class:`Accumulator`).
+Both validate at the boundary (:func:`~diversity.core.prepare.prepare`); ``score()`` and every
+metric function run the in-memory engine (:func:`diversity.engines.memory.evaluate`, re-exported
+here with ``prepare``). See :mod:`diversity.engines` for the engines.
 """
 
 from __future__ import annotations
 
 from typing import Any, Hashable, Mapping, Sequence, Union
 
-from .data import as_array_groups, as_groups
+from ..engines.memory import evaluate
 from .errors import InvalidParameterError
 from .metric import Metric
 from .options import Options, with_options
+from .prepare import prepare
 from .registry import resolve_metric
 from .result import DiversityResult
 from .state import State
@@ -24,133 +25,10 @@ DEFAULT_METRICS = ("distinct-1", "distinct-2", "distinct-3", "ngram-entropy-1", 
                    "unique-fraction", "compression-ratio")
 
 
-def prepare(func: str, metrics: Sequence[Metric], *, samples: Any = None, embeddings: Any = None,
-            kernel: Any = None, values: Any = None, logprobs: Any = None, quality: Any = None, gate: Any = None
-            ) -> tuple[bool, dict[Hashable, dict[str, list]]]:
-    """Validate the input of ``metrics`` and return ``(grouped, {key: columns})``; with ``quality``
-    (one value per completion) a ``scores`` column, with a ``gate`` a ``keep`` column."""
-    grouped, columns = _prepare(func, metrics, samples=samples, embeddings=embeddings, kernel=kernel, values=values,
-                                logprobs=logprobs)
-    if quality is not None or gate is not None:
-        from .quality_columns import add_quality_columns
-
-        add_quality_columns(func, columns, grouped, quality, gate)
-    return grouped, columns
-
-
-def _prepare(func: str, metrics: Sequence[Metric], *, samples: Any = None, embeddings: Any = None,
-             kernel: Any = None, values: Any = None, logprobs: Any = None
-             ) -> tuple[bool, dict[Hashable, dict[str, list]]]:
-    needs = {m.input for m in metrics}
-    columns: dict[Hashable, dict[str, list]] = {}
-    grouped = True
-    if kernel is not None:
-        if samples is not None or embeddings is not None:
-            raise ValueError(f"{func}: pass either samples/embeddings or kernel, not both.")
-        for m in metrics:
-            if not m.accepts_kernel:
-                raise ValueError(f"{func}: {m.spec} cannot be computed from a kernel matrix.")
-        g, arrays = as_array_groups(kernel, "kernel", square=True)
-        grouped = g.grouped
-        return grouped, {k: {"kernels": [a]} for k, a in zip(g.keys, arrays)}
-    if "values" in needs or "logprobs" in needs:
-        if len(needs) > 1:
-            raise ValueError(f"{func}: metrics of categorical values or log-probabilities cannot be scored together "
-                             "with text metrics in one call.")
-        from .inputs import as_logprob_groups, as_value_groups
-
-        data = values if "values" in needs else logprobs
-        name = "values" if "values" in needs else "logprobs"
-        if data is None:
-            raise InvalidParameterError(f"{func}: {metrics[0].spec} needs {name}=.")
-        keys, sets, grouped = (as_value_groups if name == "values" else as_logprob_groups)(data, name)
-        return grouped, {k: {name: list(s)} for k, s in zip(keys, sets)}
-    if samples is None and embeddings is None:
-        if "vectors" in needs:
-            raise ValueError(f"{func}: pass samples (texts), or embeddings=" +
-                             (" or kernel=." if any(m.accepts_kernel for m in metrics) else "."))
-        raise TypeError(f"{func}: samples is None; pass the completions (a sequence of strings, or a mapping "
-                        "prompt -> sequence of strings).")
-    if samples is None and any(m.input == "texts" for m in metrics):
-        m = next(m for m in metrics if m.input == "texts")
-        raise ValueError(f"{func}: {m.spec} is computed from the texts; only embeddings or kernels were given.")
-    text_groups = as_groups(samples) if samples is not None else None
-    if embeddings is not None:
-        g, arrays = as_array_groups(embeddings, "embeddings")
-        if text_groups is not None:
-            _check_aligned(func, text_groups, g)
-            g = text_groups
-        grouped = g.grouped
-        for i, (k, a) in enumerate(zip(g.keys, arrays)):
-            cols: dict[str, list] = {"embeddings": list(a)}
-            if text_groups is not None:
-                cols["texts"] = list(text_groups.sets[i])
-            columns[k] = cols
-        return grouped, columns
-    return text_groups.grouped, {k: {"texts": list(s)} for k, s in zip(text_groups.keys, text_groups.sets)}
-
-
-def _check_aligned(func: str, text_groups: Any, groups: Any) -> None:
-    if text_groups.grouped and groups.grouped and text_groups.keys != groups.keys:
-        only_t = [k for k in text_groups.keys if k not in groups.keys][:3]
-        only_e = [k for k in groups.keys if k not in text_groups.keys][:3]
-        raise ValueError(f"{func}: samples and embeddings have different prompt keys (only in samples: "
-                         f"{only_t!r}, only in embeddings: {only_e!r}"
-                         + ("; same keys in another order" if not only_t and not only_e else "") + ").")
-    if text_groups.sizes != groups.sizes:
-        if len(text_groups.sizes) == len(groups.sizes):
-            bad = next(i for i, (a, b) in enumerate(zip(text_groups.sizes, groups.sizes)) if a != b)
-            where = (f"prompt {text_groups.keys[bad]!r} has {text_groups.sizes[bad]} completions but "
-                     f"{groups.sizes[bad]} embedding rows")
-        else:
-            where = f"{len(text_groups.sizes)} prompts of samples vs {len(groups.sizes)} of embeddings"
-        raise ValueError(f"{func}: samples and embeddings do not match: {where}.")
-
-
-def evaluate(metrics: Sequence[Metric], options: Options, *, samples: Any = None, embeddings: Any = None,
-             embedder: Any = None, kernel: Any = None, values: Any = None, logprobs: Any = None,
-             quality: Any = None, gate: Any = None, context_fields: Sequence[tuple[str, Any]] = (),
-             embedding_fields: Sequence[tuple[str, Any]] | None = None) -> list[DiversityResult]:
-    """Compute ``metrics`` on the input in one pass (tokenization, counts and
-    embeddings computed once and shared)."""
-    from ..quality.gates import parse_gate
-
-    gate = parse_gate(gate)
-    grouped, columns = prepare(options.func, metrics, samples=samples, embeddings=embeddings, kernel=kernel,
-                               values=values, logprobs=logprobs, quality=quality, gate=gate)
-    if gate is not None:
-        context_fields = [*context_fields, ("gate", gate.spec)]
-    mode = "single" if not grouped else (options.aggregate or "per-prompt")
-    state = State(metrics, options, mode, embedder=embedder, context_fields=context_fields)
-    if embedding_fields is not None:  # vectors computed by the caller with a known model
-        state.embedding_fields = list(embedding_fields)
-    if mode == "single":
-        columns = {0: next(iter(columns.values()))}
-    for batch in _batches(columns):  # bounded memory: tokens, counts and pairs of one batch of prompts at a time
-        state.update(batch)
-    return state.results()
-
-
-BATCH_ITEMS = 200_000  # completions scored together (more prompts are scored batch by batch, same values)
-
-
-def _batches(columns: dict[Hashable, dict[str, list]]):
-    batch: dict[Hashable, dict[str, list]] = {}
-    size = 0
-    for key, cols in columns.items():
-        batch[key] = cols
-        size += len(next(iter(cols.values()))) if cols else 0
-        if size >= BATCH_ITEMS:
-            yield batch
-            batch, size = {}, 0
-    if batch:
-        yield batch
-
-
 @with_options("text", "aggregate", "ci")
 def score(samples: Any = None, metrics: Sequence[Union[str, Metric]] = DEFAULT_METRICS, *, embeddings: Any = None,
           embedder: Any = None, kernel: Any = None, values: Any = None, logprobs: Any = None, quality: Any = None,
-          gate: Any = None, options: Options) -> dict[str, DiversityResult]:
+          gate: Any = None, n_jobs: int | None = None, options: Options) -> dict[str, DiversityResult]:
     """Compute several metrics on the same samples.
 
     Tokenization and n-gram counts are computed once and shared, so
@@ -182,6 +60,13 @@ def score(samples: Any = None, metrics: Sequence[Union[str, Metric]] = DEFAULT_M
         ``"reward>=0.5"``, ``"finish_reason=stop"`` (see
         :mod:`diversity.quality.gates`); recorded as ``gate:`` in every
         signature, with the completions each prompt kept in ``details``.
+    n_jobs : int, optional
+        Worker processes that score batches of about 200,000 completions
+        (default 1: this process; -1: every CPU). Texts are embedded once in
+        this process; the numbers are those of ``n_jobs=1``. Processes start
+        with ``spawn``: a script must guard its entry point with
+        ``if __name__ == "__main__":``. Worth it from about half a million
+        completions.
     <<SHARED>>
 
     Returns
@@ -205,7 +90,7 @@ def score(samples: Any = None, metrics: Sequence[Union[str, Metric]] = DEFAULT_M
     if dup:
         raise InvalidParameterError(f"score() got the same metric twice: {', '.join(dup)}.")
     results = evaluate(objs, options, samples=samples, embeddings=embeddings, embedder=embedder, kernel=kernel,
-                       values=values, logprobs=logprobs, quality=quality, gate=gate)
+                       values=values, logprobs=logprobs, quality=quality, gate=gate, n_jobs=n_jobs)
     return dict(zip(specs, results))
 
 

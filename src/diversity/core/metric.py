@@ -165,6 +165,14 @@ class Metric:
         """One value per group of ``corpus`` (every group complete; NaN where undefined)."""
         raise NotImplementedError
 
+    def statistics(self) -> tuple[str, ...] | None:
+        """The compact mergeable statistics this metric's value on a pooled set is a function of
+        (see :mod:`diversity.core.statistics`: ``"ngrams-<n>"``, ``"distinct-texts-<normalize>"``,
+        ``"unit-sum"``, ``"gram"``), or None when it needs the items themselves (the default).
+        A pooled state keeps only these for such a metric, and :meth:`compute` then reads them
+        through the same corpus views."""
+        return None
+
     def fields(self, corpus: Corpus) -> list[tuple[str, Any]]:
         """The metric's own signature fields (before tokenizer, embedding and aggregation fields)."""
         return []

@@ -33,116 +33,23 @@ default model on the other side.
 
 from __future__ import annotations
 
-import os
 import pickle
 import uuid
 from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .compute import COLUMNS, Group, compute_metrics, expand, in_input_order, kept_items, n_items
 from .corpus import Corpus
 from .errors import InvalidParameterError
 from .metric import Metric
 from .options import Options
+from .pooling import Pool
+from .provenance import PickledEmbedder, check_mergeable, describe_identity, embedder_identity
 
 __all__ = ["State", "BLANK_REASON", "embedder_identity"]
 
 BLANK_REASON = "every completion is empty or whitespace"
-COLUMNS = ("texts", "embeddings", "values", "logprobs", "kernels", "scores")  # "keep" (a gate's verdicts) is read, not kept
-
-
-def _n_items(cols: Mapping[str, Sequence[Any]]) -> int:
-    """Completions in a group's columns (a kernel column holds one k x k matrix)."""
-    if "kernels" in cols:
-        return sum(len(k) for k in cols["kernels"])
-    return len(next(iter(cols.values()))) if cols else 0
-
-
-def _expand(name: str, value: Any, keep: np.ndarray, fill: float = np.nan) -> Any:
-    """Per-completion extras come back aligned with the completions given (``fill`` for left-out ones)."""
-    if name != "per_completion" or keep.all():
-        return value
-    full = np.full(len(keep), fill)
-    full[keep] = value
-    return full
-
-
-def embedder_identity(embedder: Any) -> tuple[tuple[str, Any], ...] | None:
-    """What makes an embedder's vectors: ``(("name", ...), ("revision", ...), ("backend", ...), ("device", ...))``.
-
-    ``None`` for no embedder. The name is the embedder's ``model_id`` (else
-    its class); revision, backend and device are its attributes of those
-    names (``None`` when it has none).
-    """
-    if embedder is None:
-        return None
-    name = getattr(embedder, "model_id", None) or f"{type(embedder).__module__}.{type(embedder).__qualname__}"
-    device = getattr(embedder, "device", None)
-    return (("name", str(name)), ("revision", getattr(embedder, "revision", None)),
-            ("backend", getattr(embedder, "backend", None)), ("device", None if device is None else str(device)))
-
-
-def _describe_identity(identity: tuple[tuple[str, Any], ...] | None) -> str:
-    if identity is None:
-        return "no embedder"
-    return ", ".join(f"{k} {v}" for k, v in identity if v is not None)
-
-
-def _compute_metrics(metrics: Sequence[Metric], corpus: Corpus) -> list[tuple[Any, dict[str, Any]]]:
-    """Every metric's values and extras on ``corpus``, in the order of ``metrics``.
-
-    Metrics that sort every n-gram (``sorts_ngrams``) go first, so that
-    distinct-n and entropy reuse the sort; a metric whose work runs outside the
-    GIL (``releases_gil``, e.g. gzip) runs in a second thread beside the others
-    when there are other metrics and more than one CPU. Values are the same
-    in any order.
-    """
-    def one(m: Metric) -> tuple[Any, dict[str, Any]]:
-        out = m.compute(corpus)
-        extras = dict(out.extras)
-        if m.uses_tokens:
-            extras.update(corpus.length_sums())
-        return out.values, extras
-
-    order = sorted(range(len(metrics)), key=lambda j: not getattr(metrics[j], "sorts_ngrams", False))
-    aside = [j for j in order if getattr(metrics[j], "releases_gil", False)]
-    if not aside or len(aside) == len(metrics) or (os.cpu_count() or 1) < 2:
-        aside = []
-    computed: dict[int, Any] = {}
-    pool = None
-    if aside:
-        from concurrent.futures import ThreadPoolExecutor
-
-        corpus.offsets  # noqa: B018 - computed before two threads read it
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="diversity-metric")
-        futures = {j: pool.submit(one, metrics[j]) for j in aside}
-    try:
-        for j in order:
-            if j not in computed and j not in aside:
-                computed[j] = one(metrics[j])
-        for j in aside:
-            computed[j] = futures[j].result()
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
-    return [computed[j] for j in range(len(metrics))]
-
-
-class _PickledEmbedder:
-    """A state's embedder pickled once, with the state (see :meth:`State.__getstate__`)."""
-
-    def __init__(self, blob: bytes) -> None:
-        self.blob = blob
-
-
-class _Group:
-    """One finished group: completions given, blank ones, and each metric's value and extras."""
-
-    __slots__ = ("size", "n_blank", "values", "extras", "n_gated")
-
-    def __init__(self, size: int, n_blank: int, values: np.ndarray, extras: list[dict[str, Any]],
-                 n_gated: int = 0) -> None:
-        self.size, self.n_blank, self.values, self.extras, self.n_gated = size, n_blank, values, extras, n_gated
 
 
 class State:
@@ -172,20 +79,23 @@ class State:
         self.context_fields = tuple(context_fields)
         self.order: dict[Hashable, None] = {}  # every key seen, in first-seen order
         self.open: dict[Hashable, dict[str, list]] = {}
-        self.done: dict[Hashable, _Group] = {}
+        self.done: dict[Hashable, Group] = {}
         self.embedding_fields: list[tuple[str, Any]] | None = None
         self.pooled_sizes: dict[Hashable, int] = {}  # pooled mode: completions given per original prompt
         self.has_texts = False
         self.kernels_given = False
         self.embedder_identity = embedder_identity(embedder)
         self.chunks: dict[str, Hashable] = {}  # id of each open chunk -> its first prompt (for messages)
+        self.positions: dict[Hashable, Any] | None = {}  # each prompt's first row in the input (see update)
+        self.segments: dict[Hashable, list] = {}  # open prompts: (position, items) of each chunk, in arrival order
+        self.pool = Pool(self.metrics) if mode == "pooled" else None
 
     @property
     def group_sizes(self) -> list[int]:
         """Completions given per prompt (per original prompt in pooled mode)."""
         if self.mode == "pooled":
             return list(self.pooled_sizes.values())
-        return [self.done[k].size if k in self.done else _n_items(self.open[k]) for k in self.order]
+        return [self.done[k].size if k in self.done else n_items(self.open[k]) for k in self.order]
 
     @property
     def n_groups_given(self) -> int:
@@ -197,10 +107,10 @@ class State:
         d = dict(self.__dict__)
         if self.embedder is not None:
             try:
-                d["embedder"] = _PickledEmbedder(pickle.dumps(self.embedder, protocol=pickle.HIGHEST_PROTOCOL))
+                d["embedder"] = PickledEmbedder(pickle.dumps(self.embedder, protocol=pickle.HIGHEST_PROTOCOL))
             except Exception as e:  # anything pickle raises for an object it cannot carry
                 raise TypeError(
-                    f"This State's embedder ({_describe_identity(self.embedder_identity)}, a "
+                    f"This State's embedder ({describe_identity(self.embedder_identity)}, a "
                     f"{type(self.embedder).__qualname__}) cannot be pickled ({type(e).__name__}: {e}); a state "
                     "travels with its embedder so that it never re-embeds with another model. Make the embedder "
                     "picklable (e.g. load its model lazily), or call state.finish() and pickle the finished "
@@ -208,37 +118,40 @@ class State:
         return d
 
     def __setstate__(self, d: dict[str, Any]) -> None:
-        if isinstance(d.get("embedder"), _PickledEmbedder):
+        if isinstance(d.get("embedder"), PickledEmbedder):
             d = dict(d, embedder=pickle.loads(d["embedder"].blob))
         d.setdefault("embedder_identity", embedder_identity(d.get("embedder")))
         d.setdefault("chunks", {})
+        d.setdefault("positions", None)
+        d.setdefault("segments", {})
         self.__dict__.update(d)
 
     # ---- update --------------------------------------------------------------------------------
 
-    def update(self, groups: Mapping[Hashable, Mapping[str, Sequence[Any]]], *, complete: bool = True) -> "State":
+    def update(self, groups: Mapping[Hashable, Mapping[str, Sequence[Any]]], *, complete: bool = True,
+               first_rows: Mapping[Hashable, Any] | None = None) -> "State":
         """Add a chunk: ``groups`` maps a prompt key to its columns (``{"texts": [...], ...}``).
 
         ``complete=True`` says that these are all the completions of these
         prompts (they are computed now and the items dropped);
         ``complete=False`` keeps them open until :meth:`finish` or :meth:`results`.
+        ``first_rows`` (every key of ``groups`` -> a sortable position, e.g.
+        ``(partition, row)``) places each prompt in the input: when every update
+        of every merged state gave it, results list prompts (and a pooled set
+        its completions) in input order whatever the order of merges.
         """
         for cols in groups.values():
             self.has_texts = self.has_texts or "texts" in cols
             self.kernels_given = self.kernels_given or "kernels" in cols
         if groups and (not complete or self.mode == "pooled"):  # finished prompts are identified by their keys
             self.chunks[uuid.uuid4().hex] = next(iter(groups))
+        self._place(groups, first_rows)
         if self.mode == "pooled":
             if any("kernels" in cols for cols in groups.values()):
                 raise ValueError(f"{self.options.func}: kernels of separate prompts cannot be pooled; pass "
                                  "embeddings instead.")
-            pooled: dict[str, list] = {}
-            for key, cols in groups.items():
-                n = _n_items(cols)
-                self.pooled_sizes[key] = self.pooled_sizes.get(key, 0) + n
-                for c, items in cols.items():
-                    pooled.setdefault(c, []).extend(items)
-            groups, complete = ({"pooled": pooled} if pooled else {}), False
+            self.pool.update(self, groups, first_rows)
+            return self
         ready = []
         for key, cols in groups.items():
             if key in self.done:
@@ -251,14 +164,38 @@ class State:
                 slot = self.open.setdefault(key, {})
                 for c, items in cols.items():
                     slot.setdefault(c, []).extend(items)
+                self.segments.setdefault(key, []).append((first_rows[key] if first_rows else None, n_items(cols)))
         if ready:
             self._compute(ready)
         return self
 
+    def _place(self, groups: Mapping[Hashable, Any], first_rows: Mapping[Hashable, Any] | None) -> None:
+        if not groups or self.positions is None:
+            return
+        if first_rows is None:
+            self.positions = None  # an update without positions: the order of updates and merges is kept
+            return
+        for key in groups:
+            if key not in first_rows:
+                raise ValueError(f"first_rows has no position for prompt {key!r}.")
+            old = self.positions.get(key)
+            if old is None or first_rows[key] < old:
+                self.positions[key] = first_rows[key]
+
+    def in_input_order(self, keys: Iterable[Hashable]) -> list[Hashable]:
+        """``keys`` sorted by their first row in the input when every update said where it was, else as given."""
+        keys = list(keys)
+        if self.positions is None or any(k not in self.positions for k in keys):
+            return keys
+        return sorted(keys, key=self.positions.__getitem__)
+
     def finish(self, keys: Iterable[Hashable] | None = None) -> "State":
         """Compute the open groups ``keys`` (default: all of them): their data is complete."""
+        if self.mode == "pooled":
+            self.pool.finish(self)
+            return self
         keys = list(self.open) if keys is None else list(keys)
-        ready = [(k, self.open.pop(k)) for k in keys if k in self.open]
+        ready = [(k, in_input_order(self.open.pop(k), self.segments.pop(k, []))) for k in keys if k in self.open]
         if ready:
             self._compute(ready)
         return self
@@ -274,31 +211,7 @@ class State:
             this state; a prompt is finished in both, or finished in one and
             open in the other; both hold the same open chunk.
         """
-        if other is self:
-            raise ValueError("cannot merge a state with itself: its data would be counted twice. Merge states "
-                             "that saw different data.")
-        if [m.spec for m in self.metrics] != [m.spec for m in other.metrics] or self.mode != other.mode or \
-                self.options.tokenizer.spec != other.options.tokenizer.spec or \
-                self.options.lowercase != other.options.lowercase or self.context_fields != other.context_fields:
-            raise ValueError("cannot merge states of different metrics, modes or settings")
-        if self.embedder_identity is not None and other.embedder_identity is not None and \
-                self.embedder_identity != other.embedder_identity:
-            raise ValueError(f"cannot merge states embedded by different embedders "
-                             f"({_describe_identity(self.embedder_identity)} vs "
-                             f"{_describe_identity(other.embedder_identity)}): their vectors are not comparable. "
-                             "Score both with one embedder.")
-        if self.embedding_fields and other.embedding_fields and \
-                list(self.embedding_fields) != list(other.embedding_fields):
-            show = lambda f: "|".join(f"{k}:{v}" for k, v in f)  # noqa: E731
-            raise ValueError(f"cannot merge states whose vectors come from different embedders "
-                             f"({show(self.embedding_fields)} vs {show(other.embedding_fields)}). Score both with one "
-                             "embedder.")
-        both = self.chunks.keys() & other.chunks.keys()
-        if both:
-            d = next(iter(both))
-            raise ValueError(f"cannot merge: both states hold the same chunk of data (first prompt "
-                             f"{self.chunks[d]!r}, chunk {d[:12]}); merging would count its completions twice. Was "
-                             "a state merged twice, or with a copy of itself?")
+        check_mergeable(self, other)
         out = State(self.metrics, self.options, self.mode, embedder=self.embedder or other.embedder,
                     context_fields=self.context_fields)
         out.embedder_identity = self.embedder_identity or other.embedder_identity
@@ -306,9 +219,18 @@ class State:
         out.embedding_fields = self.embedding_fields or other.embedding_fields
         out.has_texts = self.has_texts or other.has_texts
         out.kernels_given = self.kernels_given or other.kernels_given
+        if self.positions is None or other.positions is None:
+            out.positions = None
+        else:
+            out.positions = dict(self.positions)
+            for key, pos in other.positions.items():
+                if key not in out.positions or pos < out.positions[key]:
+                    out.positions[key] = pos
         for src in (self, other):
             for key, n in src.pooled_sizes.items():
                 out.pooled_sizes[key] = out.pooled_sizes.get(key, 0) + n
+        if self.mode == "pooled":
+            out.pool = self.pool.merge(other.pool)
         for key in list(self.order) + list(other.order):
             out.order.setdefault(key, None)
         for src in (self, other):
@@ -323,6 +245,7 @@ class State:
                 slot = out.open.setdefault(key, {})
                 for c, items in cols.items():
                     slot.setdefault(c, []).extend(items)
+                out.segments.setdefault(key, []).extend(src.segments.get(key, [(None, n_items(cols))]))
         return out
 
     # ---- computing finished groups -------------------------------------------------------------
@@ -337,20 +260,18 @@ class State:
             return self.embedder
         return make
 
-    def _compute(self, ready: list[tuple[Hashable, dict[str, list]]]) -> None:
+    def _compute(self, ready: list[tuple[Hashable, dict[str, list]]], only: Sequence[int] | None = None) -> None:
+        """Finish the groups ``ready``: every metric (or the metrics at indices ``only``; the others get
+        NaN and no extras, for the caller to fill)."""
+        metrics = self.metrics if only is None else [self.metrics[j] for j in only]
         keys, sizes, blanks, kept_keys, kept_cols = [], [], [], [], {c: [] for c in COLUMNS}
         kept_sizes, masks, gated = [], [], []
         for key, cols in ready:
-            n = _n_items(cols)
-            texts = cols.get("texts")
-            keep = np.ones(n, dtype=bool) if texts is None else \
-                np.fromiter((bool(t.strip()) for t in texts), dtype=bool, count=n)
+            n, keep, n_blank, n_gated = kept_items(cols)
             keys.append(key)
             sizes.append(n)
-            blanks.append(int(n - keep.sum()))
-            passed = np.asarray(cols["keep"], dtype=bool) if "keep" in cols else np.ones(n, dtype=bool)
-            gated.append(int((keep & ~passed).sum()))
-            keep &= passed
+            blanks.append(n_blank)
+            gated.append(n_gated)
             if keep.any():
                 kept_keys.append(key)
                 kept_sizes.append(int(keep.sum()))
@@ -371,8 +292,12 @@ class State:
                             logprobs=kept_cols["logprobs"] or None, scores=kept_cols["scores"] or None,
                             embedder_factory=self._embedder_factory(),
                             blank_counts=[blank_of[k] for k in kept_keys])
-            per_metric = _compute_metrics(self.metrics, corpus)
-            if self.embedding_fields is None and any(m.input == "vectors" for m in self.metrics) \
+            per_metric = compute_metrics(metrics, corpus)
+            if only is not None:
+                computed = dict(zip(only, per_metric))
+                per_metric = [computed.get(j, (np.full(len(kept_keys), np.nan), {}))
+                              for j in range(len(self.metrics))]
+            if self.embedding_fields is None and any(m.input == "vectors" for m in metrics) \
                     and kept_cols["kernels"] == []:
                 self.embedding_fields = corpus.embedding_fields()
         pos = {k: i for i, k in enumerate(kept_keys)}
@@ -380,10 +305,10 @@ class State:
             i = pos.get(key)
             if i is None:
                 values = np.array([m.blank_group_value if n_blank == size else np.nan for m in self.metrics])
-                self.done[key] = _Group(size, n_blank, values, [{} for _ in self.metrics], n_gated)
+                self.done[key] = Group(size, n_blank, values, [{} for _ in self.metrics], n_gated)
             else:
-                self.done[key] = _Group(size, n_blank, np.array([v[i] for v, _ in per_metric]),
-                                        [{name: _expand(name, col[i], masks[i], m.blank_value)
+                self.done[key] = Group(size, n_blank, np.array([v[i] for v, _ in per_metric]),
+                                        [{name: expand(name, col[i], masks[i], m.blank_value)
                                           for name, col in ex.items()}
                                          for m, (_, ex) in zip(self.metrics, per_metric)], n_gated)
 
@@ -394,4 +319,6 @@ class State:
         from .aggregate import aggregate
 
         self.finish()
+        if self.mode == "per-prompt":
+            self.order = dict.fromkeys(self.in_input_order(self.order))
         return [aggregate(self, j) for j in range(len(self.metrics))]

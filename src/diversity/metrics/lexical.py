@@ -54,6 +54,9 @@ class Distinct(Metric):
     def fields(self, ctx: Any) -> list[tuple[str, Any]]:
         return [("var", self.variant)]
 
+    def statistics(self) -> tuple[str, ...] | None:
+        return (f"ngrams-{self.n}",) if self.variant == "set" else None
+
     def compute(self, corpus: Corpus) -> Computed:
         if self.variant == "set":
             t = corpus.totals(self.n, "group")
@@ -89,6 +92,9 @@ class EAD(Metric):
     def fields(self, ctx: Any) -> list[tuple[str, Any]]:
         return [("V", self.vocab(ctx.tokenizer))]
 
+    def statistics(self) -> tuple[str, ...]:
+        return (f"ngrams-{self.n}",)
+
     def compute(self, corpus: Corpus) -> Computed:
         v = self.vocab(corpus.tokenizer)
         t = corpus.totals(self.n, "group")
@@ -119,6 +125,9 @@ class NgramEntropy(Metric):
 
     def fields(self, ctx: Any) -> list[tuple[str, Any]]:
         return [("base", "e" if self.base == math.e else f"{self.base:g}"), ("norm", self.normalize)]
+
+    def statistics(self) -> tuple[str, ...]:
+        return (f"ngrams-{self.n}",)
 
     def compute(self, corpus: Corpus) -> Computed:
         t = corpus.totals(self.n, "group")

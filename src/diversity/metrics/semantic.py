@@ -67,7 +67,7 @@ class MeanPairwiseDistance(VectorMetric):
     def compute(self, corpus: Corpus) -> Computed:
         k = corpus.sizes.astype(np.float64)
         if self.metric == "cosine":
-            s = np.add.reduceat(corpus.unit_embeddings, corpus.offsets[:-1], axis=0)
+            s = corpus.unit_sums()
             sq = np.einsum("ij,ij->i", s, s)
             with np.errstate(invalid="ignore", divide="ignore"):
                 # mean over i != j of 1 - u_i.u_j, with sum_{i != j} u_i.u_j = |sum u|^2 - k
@@ -75,6 +75,9 @@ class MeanPairwiseDistance(VectorMetric):
             return Computed(values, {"unit_sum": list(s), "n_items": corpus.sizes.tolist()})
         x = corpus.embeddings
         return Computed(np.array([mean_euclidean(corpus.group_rows(x, g)) for g in range(corpus.n_groups)]))
+
+    def statistics(self) -> tuple[str, ...] | None:
+        return ("unit-sum",) if self.metric == "cosine" else None
 
     @staticmethod
     def floor(extras: dict[str, list]) -> float:
@@ -167,17 +170,17 @@ class VendiScore(VectorMetric):
         q = ("q", "inf" if math.isinf(self.q) else f"{self.q:g}")
         return [q, ("kernel", "given")] if ctx.kernels_given else [q, ("sim", "cosine")]
 
+    def statistics(self) -> tuple[str, ...]:
+        return ("gram",)  # a pooled set of embeddings (kernels are never pooled)
+
     def compute(self, corpus: Corpus) -> Computed:
         out = []
         for g in range(corpus.n_groups):
             if corpus.kernels is not None:
                 K = corpus.kernels[g]
                 lam = np.linalg.eigvalsh(K / len(K))
-            else:
-                u = corpus.group_rows(corpus.unit_embeddings, g)
-                n, d = u.shape
-                # the nonzero eigenvalues of U U^T / n (n x n) are those of U^T U / n (d x d)
-                lam = np.linalg.eigvalsh(u.T @ u / n if n > d else u @ u.T / n)
+            else:  # the nonzero eigenvalues of U U^T / n (n x n) are those of U^T U / n (d x d)
+                lam = corpus.unit_spectrum(g)
             out.append(vendi_from_eigenvalues(lam, self.q))
         return Computed(np.array(out))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import math
-import re
 from typing import Any, Literal, Sequence
 
 import numpy as np
@@ -17,15 +16,11 @@ from ..core.options import Options, with_options
 from ..core.params import Choice, Int, Param
 from ..core.registry import register
 from ..core.result import DiversityResult
+from ..text.normalize import NORMALIZERS
 
 __all__ = ["UniqueFraction", "CompressionRatio", "unique_fraction", "compression_ratio"]
 
-_WS = re.compile(r"\s+")
-_NORMALIZERS = {
-    "exact": lambda s: s,
-    "whitespace": lambda s: _WS.sub(" ", s).strip(),
-    "casefold-whitespace": lambda s: _WS.sub(" ", s).strip().casefold(),
-}
+_NORMALIZERS = NORMALIZERS
 
 
 @register
@@ -41,9 +36,10 @@ class UniqueFraction(Metric):
         return [("norm", self.normalize)]
 
     def compute(self, corpus: Corpus) -> Computed:
-        f = _NORMALIZERS[self.normalize]
-        return Computed(np.array([len({f(t) for t in corpus.group_texts(g)}) / corpus.sizes[g]
-                                  for g in range(corpus.n_groups)]))
+        return Computed(corpus.distinct_text_counts(self.normalize) / corpus.sizes)
+
+    def statistics(self) -> tuple[str, ...]:
+        return (f"distinct-texts-{self.normalize}",)
 
 
 @register
