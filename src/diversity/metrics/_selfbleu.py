@@ -40,16 +40,28 @@ def clipped_counts(tt: TokenizedTexts, text_group: np.ndarray, n: int,
         return np.zeros(N), count
     run_count, run_code, run_text = runs.count, runs.code, runs.text
     run_group = text_group[run_text]
-    seg_start = np.flatnonzero(np.concatenate(
-        ([True], (run_code[1:] != run_code[:-1]) | (run_group[1:] != run_group[:-1]))))
-    seg_id = np.repeat(np.arange(len(seg_start)), np.diff(np.concatenate((seg_start, [len(run_count)]))))
-    top1 = np.maximum.reduceat(run_count, seg_start)
     R = len(run_count)
-    holder = np.minimum.reduceat(np.where(run_count == top1[seg_id], np.arange(R), R), seg_start)
-    others = run_count.copy()
-    others[holder] = 0
-    top2 = np.maximum.reduceat(others, seg_start)
-    lost = np.bincount(run_text[holder], weights=(top1 - top2).astype(np.float64), minlength=N)
+    cut = np.empty(R, dtype=bool)
+    cut[:1] = True
+    np.not_equal(run_code[1:], run_code[:-1], out=cut[1:])
+    cut[1:] |= run_group[1:] != run_group[:-1]
+    seg_start = np.flatnonzero(cut)
+    seg_len = np.diff(seg_start, append=R)
+    # a segment of one run: its text holds g, top2 = 0, it loses its whole count
+    one = seg_start[seg_len == 1]
+    lost = np.bincount(run_text[one], weights=run_count[one], minlength=N).astype(np.float64)
+    many = seg_len > 1
+    if many.any():
+        sel = np.repeat(many, seg_len)
+        rc, rt, lens = run_count[sel], run_text[sel], seg_len[many]
+        seg_start = np.cumsum(lens) - lens
+        seg_id = np.repeat(np.arange(len(lens)), lens)
+        top1 = np.maximum.reduceat(rc, seg_start)
+        M = len(rc)
+        holder = np.minimum.reduceat(np.where(rc == top1[seg_id], np.arange(M), M), seg_start)
+        rc[holder] = 0
+        top2 = np.maximum.reduceat(rc, seg_start)
+        lost += np.bincount(rt[holder], weights=top1 - top2, minlength=N)  # integers: exact in any order
     return count - lost, count
 
 

@@ -9,7 +9,9 @@ boundary between two completions.
 
 Counting is a sort of the codes (keyed by group when several sets are
 counted together) and a run-length pass, so a whole grouped corpus is counted
-in one vectorised pass, with no Python object per n-gram.
+in one vectorised pass, with no Python object per n-gram. The sorted runs of
+a corpus (:func:`ngram_runs`) need no codes: the order-n sort follows from the
+order-(n-1) one by a radix pass over token ids (prefix doubling).
 """
 
 from __future__ import annotations
@@ -235,43 +237,134 @@ def ngram_totals(codes: np.ndarray, keys: np.ndarray | None, n_keys: int, n: int
 
 @dataclass(frozen=True)
 class NgramRuns:
-    """Every distinct (n-gram, text) pair, sorted by n-gram then by text, with its count."""
+    """Every distinct (n-gram, text) pair, sorted by n-gram (lexicographic in token ids) then by
+    text, with its count."""
 
     n: int
     n_texts: int
-    code: np.ndarray  # int64: the n-gram's code (or its dense rank when codes x texts would overflow)
+    code: np.ndarray  # int64: the dense rank of the n-gram (equal n-grams, equal codes)
     text: np.ndarray  # int64: the text holding it
     count: np.ndarray  # int64: its occurrences in that text
 
 
+@dataclass(frozen=True)
+class _Sorted:
+    """The n-gram starts of one order, sorted by (n-gram, position)."""
+
+    n: int
+    pos: np.ndarray  # positions of the n-gram starts
+    rank: np.ndarray  # dense rank of each one's n-gram (non-decreasing)
+
+
+def _digits(tt: TokenizedTexts) -> list[np.ndarray]:
+    """The token ids as base-65536 digits (uint16), least significant first."""
+    got = tt.__dict__.get("_digits")
+    if got is None:
+        ids, top = tt.ids, max(len(tt.vocab), 1) - 1
+        got, shift = [], 0
+        while not got or top >> shift:
+            got.append(((ids >> shift) & 0xFFFF).astype(np.uint16))
+            shift += 16
+        tt.__dict__["_digits"] = got
+    return got
+
+
+def _order_by_id(digits: list[np.ndarray], sel: np.ndarray | None) -> np.ndarray:
+    """Stable order of the tokens at ``sel`` (all tokens: None) by id: an LSD radix sort, one
+    numpy radix pass (stable argsort of uint16) per 16-bit digit."""
+    order = None
+    for d in digits:
+        key = d if sel is None else d[sel]
+        o = np.argsort(key if order is None else key[order], kind="stable")
+        order = o if order is None else order[o]
+    return order
+
+
+def _sorted_starts(tt: TokenizedTexts, n: int) -> _Sorted:
+    """Order n from order n-1 (prefix doubling as in suffix-array construction): the n-gram at i is
+    (id[i], the (n-1)-gram at i+1), so the (n-1)-gram starts j, already in sorted order, give the
+    candidates i = j - 1 (j not the first token of its text), and a stable radix sort by id[i]
+    yields (n-gram, position) order. The last order is kept on ``tt`` for the next call."""
+    last = tt.__dict__.get("_sorted")
+    if last is None or last.n > n:
+        pos = _order_by_id(_digits(tt), None)
+        ids = tt.ids[pos]
+        new = np.empty(len(pos), dtype=bool)
+        new[:1] = True
+        np.not_equal(ids[1:], ids[:-1], out=new[1:])
+        last = _Sorted(1, pos, np.cumsum(new) - 1)
+    while last.n < n:
+        first = np.zeros(len(tt.ids), dtype=bool)
+        first[tt.offsets[:-1][tt.lengths > 0]] = True
+        keep = ~first[last.pos]
+        cand, prev = last.pos[keep] - 1, last.rank[keep]
+        order = _order_by_id(_digits(tt), cand)
+        pos, prev = cand[order], prev[order]
+        ids = tt.ids[pos]
+        new = np.empty(len(pos), dtype=bool)
+        new[:1] = True
+        np.not_equal(ids[1:], ids[:-1], out=new[1:])
+        new[1:] |= prev[1:] != prev[:-1]
+        last = _Sorted(last.n + 1, pos, np.cumsum(new) - 1)
+    tt.__dict__["_sorted"] = last
+    return last
+
+
 def ngram_runs(tt: TokenizedTexts, n: int) -> NgramRuns:
-    """One sort of all n-grams by (n-gram, text): what self-BLEU's clipping needs, and from which
-    the n-gram statistics of any grouping of consecutive texts follow (:func:`totals_from_runs`)."""
+    """All n-grams sorted by (n-gram, text): what self-BLEU's clipping needs, and from which the
+    n-gram statistics of any grouping of consecutive texts follow (:func:`totals_from_runs`).
+
+    The n-gram starts come sorted by (n-gram, position) from :func:`_sorted_starts` (one radix
+    pass per order, no comparison sort); a run is cut where the n-gram or the text changes."""
     N = len(tt.lengths)
-    codes, mask = ngram_codes(tt, n)
-    if len(codes) == 0:
+    if len(tt.ids) < n:
         empty = np.empty(0, np.int64)
         return NgramRuns(n, N, empty, empty, empty)
-    text = select_keys(np.repeat(np.arange(N, dtype=np.int64), tt.lengths), mask)
-    if (int(codes.max()) + 1) * N > _INT63:
-        codes = np.unique(codes, return_inverse=True)[1].reshape(-1).astype(np.int64)
-    s = np.sort(codes * N + text)  # by n-gram, then by text (so by group within an n-gram)
-    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
-    count = np.diff(np.concatenate((starts, [len(s)])))
-    code, run_text = np.divmod(s[starts], N)
-    return NgramRuns(n, N, code, run_text, count)
+    st = _sorted_starts(tt, n)
+    if len(st.pos) == 0:
+        empty = np.empty(0, np.int64)
+        return NgramRuns(n, N, empty, empty, empty)
+    text = _text_of(tt)[st.pos]
+    cut = np.empty(len(text), dtype=bool)
+    cut[:1] = True
+    np.not_equal(text[1:], text[:-1], out=cut[1:])
+    cut[1:] |= st.rank[1:] != st.rank[:-1]
+    starts = np.flatnonzero(cut)
+    count = np.diff(starts, append=len(text))
+    return NgramRuns(n, N, st.rank[starts], text[starts], count)
+
+
+def _text_of(tt: TokenizedTexts) -> np.ndarray:
+    """The text of every token."""
+    got = tt.__dict__.get("_text_of")
+    if got is None:
+        got = tt.__dict__["_text_of"] = np.repeat(np.arange(len(tt.lengths), dtype=np.int64), tt.lengths)
+    return got
 
 
 def totals_from_runs(runs: NgramRuns, key_of_text: np.ndarray, n_keys: int) -> NgramTotals:
     """:class:`NgramTotals` per key, for keys that do not decrease with the text index (groups of
-    consecutive texts, or the texts themselves): the same counts as :func:`ngram_totals`."""
+    consecutive texts, or the texts themselves): the same counts as :func:`ngram_totals`.
+
+    A segment is a run of equal (n-gram, key); with the texts as keys every run is one. Segments
+    seen once add c * ln(c) = 0 and are skipped in that sum (the other terms are added in the same
+    order, so the sums are the same floats)."""
     if len(runs.code) == 0:
         zeros = np.zeros(n_keys, np.int64)
         return NgramTotals(n=runs.n, unique=zeros, total=zeros.copy(), sum_clogc=np.zeros(n_keys))
-    key = key_of_text[runs.text]
-    seg = np.flatnonzero(np.concatenate(([True], (runs.code[1:] != runs.code[:-1]) | (key[1:] != key[:-1]))))
-    c = np.add.reduceat(runs.count, seg).astype(np.float64)
-    k = key[seg]
+    key_of_text = np.asarray(key_of_text)
+    if n_keys == runs.n_texts and np.array_equal(key_of_text, np.arange(n_keys)):
+        k, c = runs.text, runs.count
+    else:
+        key = key_of_text[runs.text]
+        cut = np.empty(len(key), dtype=bool)
+        cut[:1] = True
+        np.not_equal(key[1:], key[:-1], out=cut[1:])
+        cut[1:] |= runs.code[1:] != runs.code[:-1]
+        seg = np.flatnonzero(cut)
+        c, k = np.add.reduceat(runs.count, seg), key[seg]
+    many = c > 1
+    cm = c[many].astype(np.float64)
     return NgramTotals(n=runs.n, unique=np.bincount(k, minlength=n_keys).astype(np.int64),
                        total=np.bincount(k, weights=c, minlength=n_keys).astype(np.int64),
-                       sum_clogc=np.bincount(k, weights=c * np.log(c), minlength=n_keys))
+                       sum_clogc=np.bincount(k[many], weights=cm * np.log(cm), minlength=n_keys))
