@@ -65,7 +65,7 @@ class NgramTable:
 
     @classmethod
     def empty(cls, n: int) -> "NgramTable":
-        return cls(n, np.array([], dtype=object), np.zeros((0, n), np.int64), np.zeros(0, np.int64))
+        return cls(n, np.array([], dtype=object), np.zeros((0, n), np.uint8), np.zeros(0, np.uint8))
 
     @classmethod
     def _reduce(cls, n: int, vocab: np.ndarray, grams: np.ndarray, counts: np.ndarray) -> "NgramTable":
@@ -76,7 +76,7 @@ class NgramTable:
         new = np.ones(len(grams), dtype=bool)
         new[1:] = (grams[1:] != grams[:-1]).any(axis=1)
         starts = np.flatnonzero(new)
-        return cls(n, vocab, grams[starts], np.add.reduceat(counts, starts))
+        return cls(n, vocab, _narrow(grams[starts]), _narrow(np.add.reduceat(counts.astype(np.int64), starts)))
 
     def merge(self, other: "NgramTable") -> "NgramTable":
         # Python strings throughout: numpy's fixed-width str would drop a token's trailing NUL characters
@@ -85,19 +85,29 @@ class NgramTable:
 
         def remap(t: "NgramTable") -> np.ndarray:
             ids = np.array([index[x] for x in t.vocab.tolist()], dtype=np.int64)
-            return ids[t.grams] if len(t.grams) else t.grams
+            return ids[t.grams] if len(t.grams) else t.grams.astype(np.int64)
 
         return NgramTable._reduce(self.n, vocab, np.concatenate([remap(self), remap(other)]),
                                   np.concatenate([self.counts, other.counts]))
 
     def totals(self) -> NgramTotals:
         c = self.counts.astype(np.float64)
-        return NgramTotals(n=self.n, unique=np.array([len(self.counts)]), total=np.array([int(self.counts.sum())]),
+        return NgramTotals(n=self.n, unique=np.array([len(self.counts)]),
+                           total=np.array([int(self.counts.sum(dtype=np.int64))]),
                            sum_clogc=np.array([float((c * np.log(c)).sum()) if len(c) else 0.0]))
 
     @property
     def nbytes(self) -> int:
         return int(self.grams.nbytes + self.counts.nbytes + sum(len(s.encode("utf-8")) for s in self.vocab))
+
+
+def _narrow(a: np.ndarray) -> np.ndarray:
+    """``a`` (non-negative integers) in the narrowest of uint8/16/32/int64 that holds it: what travels."""
+    top = int(a.max()) if a.size else 0
+    for t in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(t).max:
+            return a.astype(t)
+    return a.astype(np.int64)
 
 
 def text_digests(texts: Sequence[str]) -> set[bytes]:
