@@ -38,15 +38,12 @@ def clipped_counts(tt: TokenizedTexts, text_group: np.ndarray, n: int,
     runs = ngram_runs(tt, n) if runs is None else runs
     if len(runs.code) == 0:
         return np.zeros(N), count
-    run_count, run_code, run_text = runs.count, runs.code, runs.text
-    run_group = text_group[run_text]
+    run_count, run_text = runs.count, runs.text
     R = len(run_count)
-    cut = np.empty(R, dtype=bool)
-    cut[:1] = True
-    np.not_equal(run_code[1:], run_code[:-1], out=cut[1:])
-    cut[1:] |= run_group[1:] != run_group[:-1]
-    seg_start = np.flatnonzero(cut)
-    seg_len = np.diff(seg_start, append=R)
+    seg_start = runs.segments(text_group)[0]  # shared with the per-group totals of the same runs
+    seg_len = np.empty(len(seg_start), dtype=seg_start.dtype)
+    np.subtract(seg_start[1:], seg_start[:-1], out=seg_len[:-1])
+    seg_len[-1] = R - seg_start[-1]
     # a segment of one run: its text holds g, top2 = 0, it loses its whole count
     one = seg_start[seg_len == 1]
     lost = np.bincount(run_text[one], weights=run_count[one], minlength=N).astype(np.float64)

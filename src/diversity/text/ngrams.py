@@ -238,13 +238,27 @@ def ngram_totals(codes: np.ndarray, keys: np.ndarray | None, n_keys: int, n: int
 @dataclass(frozen=True)
 class NgramRuns:
     """Every distinct (n-gram, text) pair, sorted by n-gram (lexicographic in token ids) then by
-    text, with its count."""
+    text, with its count. Integer arrays are int32 (int64 from 2**31 tokens on)."""
 
     n: int
     n_texts: int
-    code: np.ndarray  # int64: the dense rank of the n-gram (equal n-grams, equal codes)
-    text: np.ndarray  # int64: the text holding it
-    count: np.ndarray  # int64: its occurrences in that text
+    code: np.ndarray  # the dense rank of the n-gram, from 1 (equal n-grams, equal codes)
+    text: np.ndarray  # the text holding it
+    count: np.ndarray  # its occurrences in that text
+
+    def segments(self, key_of_text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(start, key)`` of every segment of runs with equal (n-gram, key), for keys that do not
+        decrease with the text index; kept for the last ``key_of_text`` (the same array object)."""
+        got = self.__dict__.get("_segments")
+        if got is not None and got[0] is key_of_text:
+            return got[1]
+        key = np.asarray(key_of_text)[self.text]
+        cut = _changes(key)
+        cut[1:] |= self.code[1:] != self.code[:-1]
+        out = np.flatnonzero(cut)
+        out = (out, key[out])
+        self.__dict__["_segments"] = (key_of_text, out)
+        return out
 
 
 @dataclass(frozen=True)
@@ -256,28 +270,55 @@ class _Sorted:
     rank: np.ndarray  # dense rank of each one's n-gram (non-decreasing)
 
 
-def _digits(tt: TokenizedTexts) -> list[np.ndarray]:
-    """The token ids as base-65536 digits (uint16), least significant first."""
-    got = tt.__dict__.get("_digits")
+def _index_type(tt: TokenizedTexts) -> type:
+    return np.int32 if len(tt.ids) < 2**31 - 1 else np.int64
+
+
+def _changes(x: np.ndarray) -> np.ndarray:
+    """``out[i]``: i == 0 or ``x[i] != x[i - 1]``."""
+    out = np.empty(len(x), dtype=bool)
+    out[:1] = True
+    np.not_equal(x[1:], x[:-1], out=out[1:])
+    return out
+
+
+def _cached(tt: TokenizedTexts, name: str, make):
+    got = tt.__dict__.get(name)
     if got is None:
-        ids, top = tt.ids, max(len(tt.vocab), 1) - 1
-        got, shift = [], 0
-        while not got or top >> shift:
-            got.append(((ids >> shift) & 0xFFFF).astype(np.uint16))
-            shift += 16
-        tt.__dict__["_digits"] = got
+        got = tt.__dict__[name] = make()
     return got
 
 
-def _order_by_id(digits: list[np.ndarray], sel: np.ndarray | None) -> np.ndarray:
-    """Stable order of the tokens at ``sel`` (all tokens: None) by id: an LSD radix sort, one
-    numpy radix pass (stable argsort of uint16) per 16-bit digit."""
-    order = None
+def _digits(tt: TokenizedTexts) -> list[np.ndarray]:
+    """The token ids as base-65536 digits (uint16), least significant first."""
+    def make():
+        top, got, shift = max(len(tt.vocab), 1) - 1, [], 0
+        while not got or top >> shift:
+            got.append(((tt.ids >> shift) & 0xFFFF).astype(np.uint16))
+            shift += 16
+        return got
+    return _cached(tt, "_digits", make)
+
+
+def _by_id(tt: TokenizedTexts, sel: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Stable order of the tokens at ``sel`` (all tokens: None) by id, an LSD radix sort (one
+    numpy radix pass, a stable argsort of uint16, per 16-bit digit), and where the id changes in it."""
+    digits, order = _digits(tt), None
     for d in digits:
         key = d if sel is None else d[sel]
-        o = np.argsort(key if order is None else key[order], kind="stable")
+        if order is not None:
+            key = key[order]
+        o = np.argsort(key, kind="stable")
         order = o if order is None else order[o]
-    return order
+    if len(digits) == 1:
+        return order, _changes(key[o])
+    return order, _changes(tt.ids[order if sel is None else sel[order]])
+
+
+def _first_tokens(tt: TokenizedTexts) -> np.ndarray:
+    out = np.zeros(len(tt.ids), dtype=bool)
+    out[tt.offsets[:-1][tt.lengths > 0]] = True
+    return out
 
 
 def _sorted_starts(tt: TokenizedTexts, n: int) -> _Sorted:
@@ -285,27 +326,20 @@ def _sorted_starts(tt: TokenizedTexts, n: int) -> _Sorted:
     (id[i], the (n-1)-gram at i+1), so the (n-1)-gram starts j, already in sorted order, give the
     candidates i = j - 1 (j not the first token of its text), and a stable radix sort by id[i]
     yields (n-gram, position) order. The last order is kept on ``tt`` for the next call."""
-    last = tt.__dict__.get("_sorted")
+    last, idx = tt.__dict__.get("_sorted"), _index_type(tt)
     if last is None or last.n > n:
-        pos = _order_by_id(_digits(tt), None)
-        ids = tt.ids[pos]
-        new = np.empty(len(pos), dtype=bool)
-        new[:1] = True
-        np.not_equal(ids[1:], ids[:-1], out=new[1:])
-        last = _Sorted(1, pos, np.cumsum(new) - 1)
+        pos, new = _by_id(tt, None)
+        last = _Sorted(1, pos.astype(idx), np.cumsum(new, dtype=idx))
     while last.n < n:
-        first = np.zeros(len(tt.ids), dtype=bool)
-        first[tt.offsets[:-1][tt.lengths > 0]] = True
-        keep = ~first[last.pos]
-        cand, prev = last.pos[keep] - 1, last.rank[keep]
-        order = _order_by_id(_digits(tt), cand)
-        pos, prev = cand[order], prev[order]
-        ids = tt.ids[pos]
-        new = np.empty(len(pos), dtype=bool)
-        new[:1] = True
-        np.not_equal(ids[1:], ids[:-1], out=new[1:])
+        keep = ~_cached(tt, "_first", lambda: _first_tokens(tt))[last.pos]
+        cand = last.pos[keep]
+        cand -= 1
+        order, new = _by_id(tt, cand)
+        prev = last.rank[keep][order]
         new[1:] |= prev[1:] != prev[:-1]
-        last = _Sorted(last.n + 1, pos, np.cumsum(new) - 1)
+        m = last.n + 1
+        del prev, last  # the order n-1 arrays are freed before order n's are made
+        last = _Sorted(m, cand[order], np.cumsum(new, dtype=idx))
     tt.__dict__["_sorted"] = last
     return last
 
@@ -316,53 +350,41 @@ def ngram_runs(tt: TokenizedTexts, n: int) -> NgramRuns:
 
     The n-gram starts come sorted by (n-gram, position) from :func:`_sorted_starts` (one radix
     pass per order, no comparison sort); a run is cut where the n-gram or the text changes."""
-    N = len(tt.lengths)
+    N, idx = len(tt.lengths), _index_type(tt)
     if len(tt.ids) < n:
-        empty = np.empty(0, np.int64)
+        empty = np.empty(0, idx)
         return NgramRuns(n, N, empty, empty, empty)
     st = _sorted_starts(tt, n)
-    if len(st.pos) == 0:
-        empty = np.empty(0, np.int64)
+    M = len(st.pos)
+    if M == 0:
+        empty = np.empty(0, idx)
         return NgramRuns(n, N, empty, empty, empty)
-    text = _text_of(tt)[st.pos]
-    cut = np.empty(len(text), dtype=bool)
-    cut[:1] = True
-    np.not_equal(text[1:], text[:-1], out=cut[1:])
+    text = _cached(tt, "_text_of", lambda: np.repeat(np.arange(N, dtype=idx), tt.lengths))[st.pos]
+    cut = _changes(text)
     cut[1:] |= st.rank[1:] != st.rank[:-1]
-    starts = np.flatnonzero(cut)
-    count = np.diff(starts, append=len(text))
+    starts = np.flatnonzero(cut).astype(idx)
+    del cut
+    count = np.empty(len(starts), dtype=idx)
+    np.subtract(starts[1:], starts[:-1], out=count[:-1])
+    count[-1] = M - starts[-1]
     return NgramRuns(n, N, st.rank[starts], text[starts], count)
-
-
-def _text_of(tt: TokenizedTexts) -> np.ndarray:
-    """The text of every token."""
-    got = tt.__dict__.get("_text_of")
-    if got is None:
-        got = tt.__dict__["_text_of"] = np.repeat(np.arange(len(tt.lengths), dtype=np.int64), tt.lengths)
-    return got
 
 
 def totals_from_runs(runs: NgramRuns, key_of_text: np.ndarray, n_keys: int) -> NgramTotals:
     """:class:`NgramTotals` per key, for keys that do not decrease with the text index (groups of
     consecutive texts, or the texts themselves): the same counts as :func:`ngram_totals`.
 
-    A segment is a run of equal (n-gram, key); with the texts as keys every run is one. Segments
-    seen once add c * ln(c) = 0 and are skipped in that sum (the other terms are added in the same
-    order, so the sums are the same floats)."""
+    A segment is a run of equal (n-gram, key) (:meth:`NgramRuns.segments`); with the texts as keys
+    every run is one. Segments seen once add c * ln(c) = 0 and are skipped in that sum (the other
+    terms are added in the same order, so the sums are the same floats)."""
     if len(runs.code) == 0:
         zeros = np.zeros(n_keys, np.int64)
         return NgramTotals(n=runs.n, unique=zeros, total=zeros.copy(), sum_clogc=np.zeros(n_keys))
-    key_of_text = np.asarray(key_of_text)
     if n_keys == runs.n_texts and np.array_equal(key_of_text, np.arange(n_keys)):
         k, c = runs.text, runs.count
     else:
-        key = key_of_text[runs.text]
-        cut = np.empty(len(key), dtype=bool)
-        cut[:1] = True
-        np.not_equal(key[1:], key[:-1], out=cut[1:])
-        cut[1:] |= runs.code[1:] != runs.code[:-1]
-        seg = np.flatnonzero(cut)
-        c, k = np.add.reduceat(runs.count, seg), key[seg]
+        seg, k = runs.segments(key_of_text)
+        c = np.add.reduceat(runs.count, seg)
     many = c > 1
     cm = c[many].astype(np.float64)
     return NgramTotals(n=runs.n, unique=np.bincount(k, minlength=n_keys).astype(np.int64),
