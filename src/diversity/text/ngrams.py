@@ -118,8 +118,23 @@ class TokenizedTexts:
 
 def tokenize_texts(texts: Sequence[str], tokenizer: Tokenizer, lowercase: bool,
                    vocab: Vocabulary | None = None) -> TokenizedTexts:
-    toks = tokenizer.tokenize_many([t.lower() for t in texts] if lowercase else texts)
-    return encode_token_lists(toks, vocab)
+    """Tokenize and number: in one pass over the texts joined when the tokenizer has one
+    (:meth:`~diversity.text.tokenize.Tokenizer.tokenize_joined`), else text by text."""
+    texts = [t.lower() for t in texts] if lowercase else texts
+    joined = tokenizer.tokenize_joined(texts) if vocab is None and len(texts) > 1 else None
+    if joined is None:
+        return encode_token_lists(tokenizer.tokenize_many(texts), vocab)
+    tokens, sep = joined
+    vocab = Vocabulary()
+    ids = vocab.encode(tokens)
+    s = vocab.index[sep]  # there is one: at least two texts
+    is_sep = ids == s
+    lengths = np.diff(np.flatnonzero(np.concatenate(([True], is_sep, [True])))) - 1
+    ids = ids[~is_sep]
+    ids -= ids > s  # the ids in order of first appearance, the separator left out
+    del vocab.tokens[s]
+    vocab.index = _Index(zip(vocab.tokens, range(len(vocab.tokens))))
+    return TokenizedTexts(ids=ids, lengths=lengths.astype(np.int64), vocab=vocab)
 
 
 def encode_token_lists(token_lists: list[list[str]], vocab: Vocabulary | None = None) -> TokenizedTexts:

@@ -69,16 +69,23 @@ class Tokenizer:
         the text the tokenizer reads, after its own normalisation); used to
         cut a text after its n-th token without re-joining tokens. Default:
         each token is looked up in the text after the previous one.
+    joined : callable or None
+        ``texts -> (tokens, separator) or None``: the tokens of all texts in
+        one flat list, one ``separator`` token between consecutive texts (a
+        token no text yields), from one pass over the texts joined; None when
+        that is not possible for these texts. See :meth:`tokenize_joined`.
     """
 
     def __init__(self, name: str, version: str, func: Callable[[str], list[str]],
                  vocab_size: int | None = None,
-                 spans: Callable[[str], list[tuple[int, int]]] | None = None) -> None:
+                 spans: Callable[[str], list[tuple[int, int]]] | None = None,
+                 joined: Callable[[Sequence[str]], tuple[list[str], str] | None] | None = None) -> None:
         self.name = name
         self.version = version
         self._func = func
         self.vocab_size = vocab_size
         self._spans = spans
+        self._joined = joined
         self.source: str | None = None  # "hf:<path>" for tokenizers loaded from a folder
 
     @property
@@ -92,6 +99,12 @@ class Tokenizer:
     def tokenize_many(self, texts: Sequence[str]) -> list[list[str]]:
         f = self._func
         return [f(t) for t in texts]
+
+    def tokenize_joined(self, texts: Sequence[str]) -> tuple[list[str], str] | None:
+        """All tokens of ``texts`` in one list with a separator token between consecutive texts
+        (``len(texts) - 1`` of them), the same tokens as :meth:`tokenize_many` gives text by text;
+        None where this tokenizer has no such pass (then use :meth:`tokenize_many`)."""
+        return None if self._joined is None else self._joined(texts)
 
     def __reduce__(self):
         # built-in and hf: tokenizers are rebuilt from their name (states travel to other processes)
@@ -166,8 +179,9 @@ def unicode_token_spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _unicode_re().finditer(_nfc(text))]
 
 
-# ASCII text has no combining marks and is already NFC: the same tokens come from the plain pattern, faster
-_ASCII_RE = re.compile(r"\w++(?:'\w++)*+|[^\w\s]")
+# ASCII text has no combining marks and is already NFC: the same tokens come from the plain pattern, faster;
+# on ASCII, \w is [A-Za-z0-9_] (spelt out: ~25% faster than the Unicode category test)
+_ASCII_RE = re.compile(r"[A-Za-z0-9_]++(?:'[A-Za-z0-9_]++)*+|[^A-Za-z0-9_\s]")
 
 
 def _unicode() -> Tokenizer:
@@ -177,7 +191,27 @@ def _unicode() -> Tokenizer:
         # the full pattern (its mark class takes a second to build) only once a non-ASCII text comes
         return ascii_findall(text) if text.isascii() else _unicode_re().findall(nfc(text))
 
-    return Tokenizer("unicode", "v2", tokens, spans=unicode_token_spans)
+    return Tokenizer("unicode", "v2", tokens, spans=unicode_token_spans, joined=_unicode_joined)
+
+
+_SEP = "\x00"  # a token of its own between spaces (a symbol, not \w, \s or a mark)
+
+
+def _unicode_joined(texts: Sequence[str]) -> tuple[list[str], str] | None:
+    """``unicode-v2`` tokens of all texts from one ``findall`` over them joined by " \\x00 ": no
+    token holds a space, the pattern has no anchors or look-behind, and each text is NFC-normalised
+    on its own first, so the tokens are those of each text in turn with "\\x00" between texts.
+    None when some text holds "\\x00" itself."""
+    joined = f" {_SEP} ".join(texts)
+    if joined.count(_SEP) != max(len(texts) - 1, 0):
+        return None
+    if joined.isascii():  # no marks and already NFC: the plain pattern gives the same tokens
+        return _ASCII_RE.findall(joined), _SEP
+    nfc = _nfc
+    joined = f" {_SEP} ".join([t if t.isascii() else nfc(t) for t in texts])
+    if joined.count(_SEP) != max(len(texts) - 1, 0):  # pragma: no cover - NFC never makes a NUL
+        return None
+    return _unicode_re().findall(joined), _SEP
 
 
 def _whitespace() -> Tokenizer:
