@@ -1,8 +1,8 @@
 """Pairwise similarities within a set: BLEU with one reference (vectorised
 over pairs with sparse n-gram count matrices) and ROUGE-L F1 (bit-parallel
-LCS run over many pairs at once with numpy: one step per token of the longer
-text, every pair of a block advancing together, multi-word bit vectors with
-carries; exact integer LCS, so the values equal the one-pair-at-a-time
+LCS run over many pairs at once with numpy: one step per token of the streamed
+text, the pairs of a block advancing together (those whose streamed text has
+ended drop out), multi-word bit vectors with carries; exact integer LCS, so the values equal the one-pair-at-a-time
 recurrence :func:`lcs_length` kept as the reference)."""
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ def lcs_lengths(ids: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarr
 
     Text ``a`` of each pair is the bit vector (``ceil(len / 64)`` words), text
     ``b`` is streamed, and all pairs of a block advance one token of ``b`` per
-    step. Pairs are taken in blocks of the same word count, input order kept
+    step (in place, on the prefix of pairs, sorted by ``b``'s length, that
+    still have a token). Pairs are taken in blocks of the same word count, input order kept
     inside a word count, so that a block's texts come from few sets (``groups``).
     """
     L = np.diff(offsets)
@@ -168,34 +169,62 @@ def _lcs_block(ids: np.ndarray, offsets: np.ndarray, L: np.ndarray, a: np.ndarra
     # table[row, symbol, word]: the positions of the symbol in the text, as bits
     lens = L[texts]
     pos = np.arange(len(tokens), dtype=np.int64) - np.repeat(np.cumsum(lens) - lens, lens)
-    table = np.zeros((len(texts), n_sym, n_words), dtype=np.uint64)
+    # words[w, row * n_sym + symbol]: word w of that table, one row per (text, symbol)
+    words = np.zeros((n_words, len(texts) * n_sym), dtype=np.uint64)
     in_a = np.zeros(len(texts), dtype=bool)
     in_a[row_a] = True
     sel = in_a[tok_row] & (pos < 64 * n_words)
-    np.bitwise_or.at(table, (tok_row[sel], local[sel], pos[sel] >> 6),
-                     np.left_shift(np.uint64(1), (pos[sel] & 63).astype(np.uint64)))
-    # the streamed text of each pair as symbols, padded
-    width = int(L[b].max())
+    np.bitwise_or.at(words.reshape(-1), (pos[sel] >> 6) * words.shape[1] + tok_row[sel] * n_sym + local[sel],
+                     np.left_shift(np.uint64(1), (pos[sel] & 63).astype(np.uint64)))  # 1-d: numpy's fast path
+    # pairs by decreasing length of the streamed text b: at step t only the first n_t pairs (those with
+    # L[b] > t) have a token left, so each step works on a prefix of the arrays
+    lb = L[b]
+    order = np.argsort(-lb, kind="stable")
+    row_a, row_b, la, lb = row_a[order], row_b[order], la[order], lb[order]
+    width = int(lb[0])
+    active = np.searchsorted(-lb, -np.arange(width), side="left")  # pairs with L[b] > t
+    # idx[t, p]: the row of table (text a's row, b's t-th symbol) read at step t; the padding symbol past b's end
     cols = np.arange(width, dtype=np.int64)
     starts = np.cumsum(lens) - lens
-    valid = cols[None, :] < L[b][:, None]
+    valid = cols[None, :] < lb[:, None]
     sym_b = np.where(valid, local[np.where(valid, starts[row_b][:, None] + cols[None, :], 0)], n_sym - 1)
-    # full[p, w]: the bits of text a's positions in word w
-    bits = np.clip(la[:, None] - 64 * np.arange(n_words)[None, :], 0, 64).astype(np.uint64)
+    idx = np.ascontiguousarray((row_a[:, None] * n_sym + sym_b).T)
+    # full[w, p]: the bits of text a's positions in word w
+    bits = np.clip(la[None, :] - 64 * np.arange(n_words)[:, None], 0, 64).astype(np.uint64)
     full = np.where(bits >= 64, np.uint64(0xFFFFFFFFFFFFFFFF),
                     np.left_shift(np.uint64(1), np.minimum(bits, np.uint64(63))) - np.uint64(1))
     v = full.copy()
+    P = len(la)
+    u, m, s1 = (np.empty(P, dtype=np.uint64) for _ in range(3))
+    carry, c2 = np.empty(P, dtype=np.uint64), np.empty(P, dtype=bool)
     for t in range(width):
-        u = v & table[row_a, sym_b[:, t]]
+        k = int(active[t])
+        it = idx[t, :k]
         if n_words == 1:
-            v = ((v + u) | (v - u)) & full  # a carry out of the word lies beyond the text: masked off
+            vv, uu, mm = v[0, :k], u[:k], m[:k]
+            np.take(words[0], it, out=mm)
+            np.bitwise_and(vv, mm, out=uu)
+            np.add(vv, uu, out=mm)  # a carry out of the word lies beyond the text: masked off below
+            np.subtract(vv, uu, out=vv)
+            np.bitwise_or(vv, mm, out=vv)
+            np.bitwise_and(vv, full[0, :k], out=vv)
             continue
-        total = np.empty_like(v)
-        carry = np.zeros(len(v), dtype=np.uint64)
+        cc = carry[:k]
+        cc.fill(0)
         for w in range(n_words):
-            s1 = v[:, w] + u[:, w]
-            s2 = s1 + carry
-            carry = ((s1 < v[:, w]) | (s2 < s1)).astype(np.uint64)
-            total[:, w] = s2
-        v = (total | (v - u)) & full  # u is a subset of v: v - u borrows nothing between words
-    return la - np.bitwise_count(v).sum(axis=1, dtype=np.int64)
+            vv, uu, mm, ss = v[w, :k], u[:k], m[:k], s1[:k]
+            np.take(words[w], it, out=mm)
+            np.bitwise_and(vv, mm, out=uu)
+            np.add(vv, uu, out=ss)
+            np.add(ss, cc, out=mm)  # mm: the word of v + u
+            np.less(ss, vv, out=c2[:k])  # carry out of v + u ...
+            np.subtract(vv, uu, out=vv)  # u is a subset of v: v - u borrows nothing between words
+            np.bitwise_or(vv, mm, out=vv)
+            np.bitwise_and(vv, full[w, :k], out=vv)
+            np.less(mm, ss, out=c2[:k], where=~c2[:k])  # ... or out of adding the carry in
+            cc[...] = c2[:k]
+    got = la - np.bitwise_count(v).sum(axis=0, dtype=np.int64)
+    out = np.empty(P, dtype=np.int64)
+    out[order] = got
+    return out
+
