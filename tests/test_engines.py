@@ -206,3 +206,33 @@ def test_n_jobs_is_validated(bad):
 def test_pooled_statistics_merge_keeps_counts():
     a, b = PooledStatistics(["unit-sum"]), PooledStatistics(["unit-sum"])
     assert a.merge(b).n_items == 0 and a.merge(b).views == {"unit-sum": None}
+
+
+class ByteEmbedder:
+    """A deterministic 8-d embedder of a text's bytes (counts of byte values mod 8, plus one)."""
+
+    model_id, revision, device = "bytes-mod-8", "1", "cpu"
+
+    def __init__(self):
+        self.calls = 0
+
+    def encode(self, texts):
+        self.calls += 1
+        out = np.ones((len(texts), 8))
+        for i, t in enumerate(texts):
+            for b in t.encode():
+                out[i, b % 8] += 1
+        return out
+
+
+def test_worker_processes_get_vectors_embedded_once_in_this_process(monkeypatch):
+    data = corpus(30, seed=12)
+    metrics = ["mean-pairwise-distance", "vendi", "semantic-clusters", "distinct-1"]
+    want = quiet(diversity.score, data, metrics, embedder=ByteEmbedder())
+    monkeypatch.setattr(plan_module, "BATCH_ITEMS", 25)
+    e = ByteEmbedder()
+    got = quiet(diversity.score, data, metrics, embedder=e, n_jobs=2)
+    assert e.calls == 1  # every text of every batch in one call here; the workers never see the model
+    for spec in metrics:
+        assert got[spec].signature == want[spec].signature and got[spec].groups == want[spec].groups
+        assert np.allclose(got[spec].per_group, want[spec].per_group, equal_nan=True, rtol=1e-12, atol=1e-15)

@@ -49,16 +49,18 @@ def evaluate(metrics: Sequence[Metric], options: Options, *, samples: Any = None
     parts = list(batches(columns)) if jobs > 1 else []
     if len(parts) < 2:
         return plan.finish(plan.partition(columns, first_rows=first_rows))
-    made_here = None
+    model = identity = None
     if any(m.input == "vectors" for m in metrics) and embeddings is None and kernel is None:
         model = plan.new_state()._embedder_factory()()  # embed here once, with this process's model
         done = embed_columns(columns, model, options)
         if done is not None:
             plan.embedding_fields, identity = done
-            plan.embedder, made_here = None, (model, identity)  # the workers get vectors, not the model
-    merged = plan.merge(_in_processes(plan, [(p, {k: first_rows[k] for k in p}) for p in parts], jobs))
-    if made_here is not None:
-        merged.embedder, merged.embedder_identity = made_here
+    # the workers get vectors (given or made here), never the model
+    workers = Plan(metrics, options, mode, context_fields=plan.context_fields, embedding_fields=plan.embedding_fields)
+    merged = plan.merge(_in_processes(workers, [(p, {k: first_rows[k] for k in p}) for p in parts], jobs))
+    merged.embedder = model if model is not None else embedder
+    if identity is not None:
+        merged.embedder_identity = identity
     return plan.finish(merged)
 
 
