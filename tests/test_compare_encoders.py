@@ -99,6 +99,8 @@ def test_shown_in_summary_markdown_and_report(two, tmp_path):
     assert "Encoder agreement" in report and "emb:enc-2@1" in report
     saved = json.loads((folder / "comparison.json").read_text(encoding="utf-8"))
     assert saved["encoders"]["rows"][0]["metric"] == "mean-pairwise-distance"
+    sigs = (folder / "signatures.txt").read_text(encoding="utf-8")
+    assert "emb:enc-1@1" in sigs and "emb:enc-2@1" in sigs  # both encoders' numbers are citable
 
 
 def test_round_trips_through_json_and_pickle(two):

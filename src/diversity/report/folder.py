@@ -104,6 +104,12 @@ def _caveats(result: Any, inputs: Mapping[str, dict[str, Any]]) -> list[str]:
     return out
 
 
+def _variants(c: Any) -> list[Any]:
+    """A comparison with its length-matched table and its second encoder's comparison, where kept."""
+    second = getattr(c.encoders, "second", None) if getattr(c, "encoders", None) is not None else None
+    return [v for v in (c, c.length_matched, second) if v is not None]
+
+
 def write_report(result: Any, out: str | os.PathLike, *, inputs: Mapping[str, str | os.PathLike] | None = None,
                  command: Sequence[str] | None = None, figures: bool = True,
                  figure_formats: Sequence[str] = ("png", "pdf")) -> Path:
@@ -124,7 +130,8 @@ def write_report(result: Any, out: str | os.PathLike, *, inputs: Mapping[str, st
                         for key, v in zip(res.groups or (), res.per_group or ()):
                             w.writerow([f"{variant.labels[1]} vs {variant.labels[0]}", key, r.metric, label, repr(v),
                                         variant.settings.get("length", "full"), str(res.signature)])
-    sigs = sorted({str(c.signature) for c in comps} | {str(r.a.signature) for c in comps for r in c.rows})
+    sigs = sorted({str(c.signature) for c in comps} |
+                  {str(res.signature) for c in comps for v in _variants(c) for r in v.rows for res in (r.a, r.b)})
     (out / "signatures.txt").write_text("\n".join(sigs) + "\n", encoding="utf-8")
     (out / "citations.bib").write_text(result.cite() + "\n", encoding="utf-8")
     made = _figures(result, out, figure_formats) if figures else []
