@@ -354,12 +354,28 @@ def _name_regex(cls) -> str:
                    for p in re.split(r"(\{\w+\})", cls.name))
 
 
+_STATISTICS = {"ngrams": "count table of its n-grams", "distinct": "digests of distinct texts", "unit": "sum of unit vectors",
+               "gram": "d x d matrix of unit vectors"}
+
+
+def _pooled_state(cls) -> str:
+    """What a pooled (or distributed) state keeps for the default metric: its declared statistics, or the items."""
+    try:
+        declared = cls().statistics() if not cls.per_completion else None
+    except Exception:  # a metric with required parameters: described by its items
+        declared = None
+    if not declared:
+        return "the items"
+    return ", ".join(_STATISTICS[d.split("-")[0]] for d in declared)
+
+
 def at_a_glance(classes: list) -> str:
-    rows = ["| spec | function (class) | direction | computed from | length-sensitive |", "|---|---|---|---|---|"]
+    rows = ["| spec | function (class) | direction | computed from | length-sensitive | a pooled state keeps |",
+            "|---|---|---|---|---|---|"]
     for cls in classes:
         rows.append(f"| {_spec_names(cls)} | [`diversity.{cls.func}`][diversity.{cls.func}] "
                     f"([`{cls.__name__}`][diversity.{cls.__name__}]) | {_direction(cls)} | {_input(cls)} | "
-                    f"{'yes' if cls.length_sensitive else 'no'} |")
+                    f"{'yes' if cls.length_sensitive else 'no'} | {_pooled_state(cls)} |")
     return "\n".join(rows)
 
 
