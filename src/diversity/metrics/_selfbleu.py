@@ -44,21 +44,21 @@ def clipped_counts(tt: TokenizedTexts, text_group: np.ndarray, n: int,
     seg_len = np.empty(len(seg_start), dtype=seg_start.dtype)
     np.subtract(seg_start[1:], seg_start[:-1], out=seg_len[:-1])
     seg_len[-1] = R - seg_start[-1]
-    # a segment of one run: its text holds g, top2 = 0, it loses its whole count
-    one = seg_start[seg_len == 1]
-    lost = np.bincount(run_text[one], weights=run_count[one], minlength=N).astype(np.float64)
+    # a segment of one run: its text holds g, top2 = 0, it loses its whole count; so every text starts
+    # from losing all its n-grams, less those in segments shared with other texts, which are clipped below
+    lost = count.astype(np.float64)
     many = seg_len > 1
     if many.any():
         sel = np.repeat(many, seg_len)
         rc, rt, lens = run_count[sel], run_text[sel], seg_len[many]
+        lost -= np.bincount(rt, weights=rc, minlength=N)  # integers: exact in any order
         seg_start = np.cumsum(lens) - lens
-        seg_id = np.repeat(np.arange(len(lens)), lens)
         top1 = np.maximum.reduceat(rc, seg_start)
         M = len(rc)
-        holder = np.minimum.reduceat(np.where(rc == top1[seg_id], np.arange(M), M), seg_start)
+        holder = np.minimum.reduceat(np.where(rc == np.repeat(top1, lens), np.arange(M), M), seg_start)
         rc[holder] = 0
         top2 = np.maximum.reduceat(rc, seg_start)
-        lost += np.bincount(rt[holder], weights=top1 - top2, minlength=N)  # integers: exact in any order
+        lost += np.bincount(rt[holder], weights=top1 - top2, minlength=N)
     return count - lost, count
 
 

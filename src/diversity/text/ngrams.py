@@ -16,7 +16,7 @@ order-(n-1) one by a radix pass over token ids (prefix doubling).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain
 from typing import Sequence
@@ -260,6 +260,7 @@ class NgramRuns:
     code: np.ndarray  # the dense rank of the n-gram, from 1 (equal n-grams, equal codes)
     text: np.ndarray  # the text holding it
     count: np.ndarray  # its occurrences in that text
+    lengths: np.ndarray | None = field(default=None, compare=False, repr=False)  # tokens per text
 
     def segments(self, key_of_text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(start, key)`` of every segment of runs with equal (n-gram, key), for keys that do not
@@ -267,7 +268,10 @@ class NgramRuns:
         got = self.__dict__.get("_segments")
         if got is not None and got[0] is key_of_text:
             return got[1]
-        key = np.asarray(key_of_text)[self.text]
+        key = np.asarray(key_of_text)
+        if len(key) and int(key.max()) < 2**31 - 1:
+            key = key.astype(np.int32)
+        key = key[self.text]
         cut = _changes(key)
         cut[1:] |= self.code[1:] != self.code[:-1]
         out = np.flatnonzero(cut)
@@ -382,7 +386,7 @@ def ngram_runs(tt: TokenizedTexts, n: int) -> NgramRuns:
     count = np.empty(len(starts), dtype=idx)
     np.subtract(starts[1:], starts[:-1], out=count[:-1])
     count[-1] = M - starts[-1]
-    return NgramRuns(n, N, st.rank[starts], text[starts], count)
+    return NgramRuns(n, N, st.rank[starts], text[starts], count, tt.lengths)
 
 
 def totals_from_runs(runs: NgramRuns, key_of_text: np.ndarray, n_keys: int) -> NgramTotals:
@@ -395,13 +399,19 @@ def totals_from_runs(runs: NgramRuns, key_of_text: np.ndarray, n_keys: int) -> N
     if len(runs.code) == 0:
         zeros = np.zeros(n_keys, np.int64)
         return NgramTotals(n=runs.n, unique=zeros, total=zeros.copy(), sum_clogc=np.zeros(n_keys))
-    if n_keys == runs.n_texts and np.array_equal(key_of_text, np.arange(n_keys)):
+    per_text = n_keys == runs.n_texts and np.array_equal(key_of_text, np.arange(n_keys))
+    if per_text:
         k, c = runs.text, runs.count
     else:
         seg, k = runs.segments(key_of_text)
         c = np.add.reduceat(runs.count, seg)
+    if runs.lengths is None:
+        total = np.bincount(k, weights=c, minlength=n_keys).astype(np.int64)
+    else:  # every n-gram of a text is counted in one of its runs: the total is max(L - n + 1, 0)
+        total = np.maximum(runs.lengths.astype(np.int64) - (runs.n - 1), 0)
+        if not per_text:
+            total = np.bincount(key_of_text, weights=total, minlength=n_keys).astype(np.int64)
     many = c > 1
     cm = c[many].astype(np.float64)
-    return NgramTotals(n=runs.n, unique=np.bincount(k, minlength=n_keys).astype(np.int64),
-                       total=np.bincount(k, weights=c, minlength=n_keys).astype(np.int64),
+    return NgramTotals(n=runs.n, unique=np.bincount(k, minlength=n_keys).astype(np.int64), total=total,
                        sum_clogc=np.bincount(k[many], weights=cm * np.log(cm), minlength=n_keys))
