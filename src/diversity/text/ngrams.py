@@ -242,12 +242,9 @@ def ngram_totals(codes: np.ndarray, keys: np.ndarray | None, n_keys: int, n: int
                            sum_clogc=np.array([float((c * np.log(c)).sum())]))
     run_key, run_count = count_runs(codes, keys, n_keys)
     c = run_count.astype(np.float64)
-    return NgramTotals(
-        n=n,
-        unique=np.bincount(run_key, minlength=n_keys).astype(np.int64),
-        total=np.bincount(run_key, weights=c, minlength=n_keys).astype(np.int64),
-        sum_clogc=np.bincount(run_key, weights=c * np.log(c), minlength=n_keys),
-    )
+    return NgramTotals(n=n, unique=np.bincount(run_key, minlength=n_keys).astype(np.int64),
+                       total=np.bincount(run_key, weights=c, minlength=n_keys).astype(np.int64),
+                       sum_clogc=np.bincount(run_key, weights=c * np.log(c), minlength=n_keys))
 
 
 @dataclass(frozen=True)
@@ -268,16 +265,12 @@ class NgramRuns:
         got = self.__dict__.get("_segments")
         if got is not None and got[0] is key_of_text:
             return got[1]
-        key = np.asarray(key_of_text)
-        if len(key) and int(key.max()) < 2**31 - 1:
-            key = key.astype(np.int32)
-        key = key[self.text]
+        key = np.asarray(key_of_text).astype(self.text.dtype)[self.text]  # keys < texts: int32 when texts are
         cut = _changes(key)
         cut[1:] |= self.code[1:] != self.code[:-1]
-        out = np.flatnonzero(cut)
-        out = (out, key[out])
-        self.__dict__["_segments"] = (key_of_text, out)
-        return out
+        seg = np.flatnonzero(cut)
+        self.__dict__["_segments"] = (key_of_text, (seg, key[seg]))
+        return seg, key[seg]
 
 
 @dataclass(frozen=True)
@@ -335,15 +328,9 @@ def _by_id(tt: TokenizedTexts, sel: np.ndarray | None) -> tuple[np.ndarray, np.n
     return order, _changes(tt.ids[order if sel is None else sel[order]])
 
 
-def _first_tokens(tt: TokenizedTexts) -> np.ndarray:
-    out = np.zeros(len(tt.ids), dtype=bool)
-    out[tt.offsets[:-1][tt.lengths > 0]] = True
-    return out
-
-
 def _packed(tt: TokenizedTexts) -> np.ndarray:
     """Per position j, in one uint64 (one random read instead of three): the text of j << 17, whether j
-    starts its text << 16, and the id at j - 1 (ids below 2**16)."""
+    starts its text << 16, and the low 16 bits of the id at j - 1."""
     def make():
         out = np.repeat(np.arange(len(tt.lengths), dtype=np.uint64), tt.lengths) << np.uint64(17)
         out[tt.offsets[:-1][tt.lengths > 0]] |= np.uint64(1 << 16)
@@ -358,34 +345,28 @@ def _sorted_starts(tt: TokenizedTexts, n: int) -> _Sorted:
     candidates i = j - 1 (j not the first token of its text), and a stable radix sort by id[i]
     yields (n-gram, position) order. The last order is kept on ``tt`` for the next call."""
     last, idx = tt.__dict__.get("_sorted"), _index_type(tt)
-    small = len(_digits(tt)) == 1  # ids below 2**16: one radix pass, the per-position facts packed
-    text_of = (lambda: _packed(tt) >> np.uint64(17)) if small else \
-        (lambda: np.repeat(np.arange(len(tt.lengths), dtype=idx), tt.lengths))
     if last is None or last.n > n:
         pos, new = _by_id(tt, None)
         pos = pos.astype(idx)
-        last = _Sorted(1, pos, np.cumsum(new, dtype=idx), text_of()[pos].astype(idx))
+        last = _Sorted(1, pos, np.cumsum(new, dtype=idx), (_packed(tt)[pos] >> np.uint64(17)).astype(idx))
     while last.n < n:
         m = last.n + 1
-        if small:
-            info = _packed(tt)[last.pos]
-            keep = (info & np.uint64(1 << 16)) == 0
-            info = info[keep]
+        info = _packed(tt)[last.pos]
+        keep = (info & np.uint64(1 << 16)) == 0
+        info = info[keep]
+        cand = last.pos[keep]
+        cand -= 1
+        if len(_digits(tt)) == 1:  # ids below 2**16: the packed low digit is the whole id
             order = np.argsort(info.astype(np.uint16), kind="stable")
             info = info[order]
             new = _changes(info.astype(np.uint16))
-            text = (info >> np.uint64(17)).astype(idx)
-            del info
         else:
-            keep = ~_cached(tt, "_first", lambda: _first_tokens(tt))[last.pos]
-            order, new = _by_id(tt, last.pos[keep] - 1)
-            text = last.text[keep][order]
-        cand = last.pos[keep]
-        cand -= 1
+            order, new = _by_id(tt, cand)
+            info = info[order]
         prev = last.rank[keep][order]
         new[1:] |= prev[1:] != prev[:-1]
         del prev, last  # the order n-1 arrays are freed before order n's are made
-        last = _Sorted(m, cand[order], np.cumsum(new, dtype=idx), text)
+        last = _Sorted(m, cand[order], np.cumsum(new, dtype=idx), (info >> np.uint64(17)).astype(idx))
     tt.__dict__["_sorted"] = last
     return last
 
@@ -397,23 +378,17 @@ def ngram_runs(tt: TokenizedTexts, n: int) -> NgramRuns:
     The n-gram starts come sorted by (n-gram, position) from :func:`_sorted_starts` (one radix
     pass per order, no comparison sort); a run is cut where the n-gram or the text changes."""
     N, idx = len(tt.lengths), _index_type(tt)
-    if len(tt.ids) < n:
+    st = _sorted_starts(tt, n) if len(tt.ids) >= n else None
+    if st is None or len(st.pos) == 0:
         empty = np.empty(0, idx)
         return NgramRuns(n, N, empty, empty, empty)
-    st = _sorted_starts(tt, n)
-    M = len(st.pos)
-    if M == 0:
-        empty = np.empty(0, idx)
-        return NgramRuns(n, N, empty, empty, empty)
-    text = st.text
-    cut = _changes(text)
+    cut = _changes(st.text)
     cut[1:] |= st.rank[1:] != st.rank[:-1]
     starts = np.flatnonzero(cut).astype(idx)
-    del cut
     count = np.empty(len(starts), dtype=idx)
     np.subtract(starts[1:], starts[:-1], out=count[:-1])
-    count[-1] = M - starts[-1]
-    return NgramRuns(n, N, st.rank[starts], text[starts], count, tt.lengths)
+    count[-1] = len(st.pos) - starts[-1]
+    return NgramRuns(n, N, st.rank[starts], st.text[starts], count, tt.lengths)
 
 
 def totals_from_runs(runs: NgramRuns, key_of_text: np.ndarray, n_keys: int) -> NgramTotals:
