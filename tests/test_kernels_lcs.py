@@ -53,3 +53,11 @@ def test_small_blocks_and_split_tables_give_the_same_lengths(monkeypatch):
     monkeypatch.setattr(_pairwise, "_LCS_PAIRS", 8192)
     monkeypatch.setattr(_pairwise, "_LCS_TABLE_BYTES", 2048)
     assert lcs_lengths(ids, offsets, a, b).tolist() == want
+
+
+def test_radix_order_equals_a_stable_lexsort():
+    rng = np.random.default_rng(9)
+    for top in (1, 300, 70_000, 2**40):
+        lo, hi = rng.integers(0, top, size=500), rng.integers(0, 5, size=500)
+        assert _pairwise._radix_order([lo, hi]).tolist() == np.lexsort((lo, hi)).tolist()
+    assert _pairwise._radix_order([np.zeros(0, np.int64)]).tolist() == []

@@ -144,6 +144,20 @@ def _segments(values: np.ndarray, offsets: np.ndarray, texts: np.ndarray) -> tup
     return values[starts + np.arange(len(row), dtype=np.int64)], row
 
 
+def _radix_order(keys: list[np.ndarray]) -> np.ndarray:
+    """Stable order of rows by the non-negative integer columns ``keys`` (least significant first):
+    an LSD radix sort, one numpy radix pass (stable argsort of uint16) per 16-bit digit."""
+    order = None
+    for k in keys:
+        top, shift = int(k.max()) if len(k) else 0, 0
+        while shift == 0 or top >> shift:
+            d = ((k >> shift) & 0xFFFF).astype(np.uint16)
+            o = np.argsort(d if order is None else d[order], kind="stable")
+            order = o if order is None else order[o]
+            shift += 16
+    return order if order is not None else np.empty(0, np.int64)
+
+
 def _lcs_block(ids: np.ndarray, offsets: np.ndarray, L: np.ndarray, a: np.ndarray, b: np.ndarray,
                groups: np.ndarray) -> np.ndarray:
     la = L[a]
@@ -156,12 +170,19 @@ def _lcs_block(ids: np.ndarray, offsets: np.ndarray, L: np.ndarray, a: np.ndarra
     set_of[row_a], set_of[row_b] = groups, groups
     sets, set_of = np.unique(set_of, return_inverse=True)
     tokens, tok_row = _segments(ids, offsets, texts)
-    span = int(ids.max()) + 1 if len(ids) else 1
-    keys, local = np.unique(set_of.reshape(-1)[tok_row] * span + tokens, return_inverse=True)
-    local = local.reshape(-1)
-    first = np.searchsorted(keys, np.arange(len(sets), dtype=np.int64) * span)
-    local = local - first[set_of.reshape(-1)[tok_row]]
-    n_sym = int(np.diff(np.append(first, len(keys))).max()) + 1  # the last symbol: padding, matches nothing
+    # (set, token) in sorted order by a radix sort; a symbol is the rank of its (set, token) within the set
+    tok_set = set_of.reshape(-1)[tok_row]
+    order = _radix_order([tokens, tok_set])
+    s_set, s_tok = tok_set[order], tokens[order]
+    new = np.empty(len(order), dtype=bool)
+    new[:1] = True
+    new[1:] = (s_set[1:] != s_set[:-1]) | (s_tok[1:] != s_tok[:-1])
+    rank = np.cumsum(new) - 1
+    set_start = np.flatnonzero(np.concatenate(([True], s_set[1:] != s_set[:-1])))
+    local_sorted = rank - np.repeat(rank[set_start], np.diff(np.append(set_start, len(order))))
+    local = np.empty(len(order), dtype=np.int64)
+    local[order] = local_sorted
+    n_sym = int(local_sorted.max()) + 2 if len(order) else 1  # the last symbol: padding, matches nothing
     need = len(texts) * n_sym * n_words * 8
     if need > _LCS_TABLE_BYTES and len(a) > 1:  # the table would be too big: smaller blocks
         parts = np.array_split(np.arange(len(a)), min(len(a), -(-need // _LCS_TABLE_BYTES) + 1))
