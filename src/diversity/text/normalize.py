@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Callable
 
 __all__ = ["NORMALIZERS"]
 
-_WS = re.compile(r"\s+")
-
+# ``" ".join(s.split())``: runs of whitespace (``str.isspace``, which is what ``re``'s ``\s`` matches on
+# str) become one space and the ends are stripped; the same strings as ``re.sub(r"\s+", " ", s).strip()``
+# (a test checks every whitespace code point), about three times faster.
 NORMALIZERS: dict[str, Callable[[str], str]] = {
     "exact": lambda s: s,
-    "whitespace": lambda s: _WS.sub(" ", s).strip(),
-    "casefold-whitespace": lambda s: _WS.sub(" ", s).strip().casefold(),
+    "whitespace": lambda s: " ".join(s.split()),
+    "casefold-whitespace": lambda s: " ".join(s.split()).casefold(),
 }
