@@ -236,3 +236,23 @@ def test_worker_processes_get_vectors_embedded_once_in_this_process(monkeypatch)
     for spec in metrics:
         assert got[spec].signature == want[spec].signature and got[spec].groups == want[spec].groups
         assert np.allclose(got[spec].per_group, want[spec].per_group, equal_nan=True, rtol=1e-12, atol=1e-15)
+
+
+def test_worker_tasks_run_metrics_in_one_thread(monkeypatch):
+    """gzip runs beside the other metrics in a second thread, except inside a worker task (one task per core)."""
+    import concurrent.futures
+
+    from diversity.core.compute import one_thread_per_task
+
+    made = []
+    real = concurrent.futures.ThreadPoolExecutor
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor",
+                        lambda *a, **k: made.append(k.get("thread_name_prefix")) or real(*a, **k))
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    data = corpus(6)
+    want = quiet(diversity.score, data, ["distinct-1", "compression-ratio"])
+    assert made == ["diversity-metric"]
+    with one_thread_per_task():
+        got = quiet(diversity.score, data, ["distinct-1", "compression-ratio"])
+    assert made == ["diversity-metric"]  # no second thread inside the block
+    assert got["compression-ratio"].per_group == want["compression-ratio"].per_group

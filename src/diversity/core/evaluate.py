@@ -61,12 +61,12 @@ def score(samples: Any = None, metrics: Sequence[Union[str, Metric]] = DEFAULT_M
         :mod:`diversity.quality.gates`); recorded as ``gate:`` in every
         signature, with the completions each prompt kept in ``details``.
     n_jobs : int, optional
-        Worker processes that score batches of about 200,000 completions
-        (default 1: this process; -1: every CPU). Texts are embedded once in
-        this process; the numbers are those of ``n_jobs=1``. Processes start
-        with ``spawn``: a script must guard its entry point with
-        ``if __name__ == "__main__":``. Worth it from about half a million
-        completions.
+        Worker processes that score batches of about 200,000 / ``n_jobs``
+        completions (default 1: this process; -1: every CPU). Texts are
+        embedded once in this process; the numbers are those of ``n_jobs=1``.
+        Processes start with ``spawn``: a script must guard its entry point
+        with ``if __name__ == "__main__":``. Worth it from about half a
+        million completions (1.3M on 2 cores: 139 s -> 99 s).
     <<SHARED>>
 
     Returns

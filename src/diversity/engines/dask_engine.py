@@ -23,6 +23,7 @@ from typing import Any, Hashable, Sequence, Union
 
 import numpy as np
 
+from ..core.compute import one_thread_per_task
 from ..core.errors import InvalidParameterError, warn
 from ..core.metric import Metric
 from ..core.options import Options, with_options
@@ -311,7 +312,7 @@ class _Job:
 # {(warning category, message): None} raised on the worker); prompts' first rows travel in the state.
 
 def _partition_state(df: Any, job: _Job) -> tuple:
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, one_thread_per_task():  # the cluster's threads are the cores
         warnings.simplefilter("always")
         state, widths = _build(df, job)
     return state, widths, {(w.category, str(w.message)): None for w in caught}
