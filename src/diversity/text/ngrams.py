@@ -23,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .ngram_sort import changes, index_type, sorted_starts
 from .tokenize import Tokenizer
 
 _INT63 = 2**63 - 1
@@ -266,123 +267,25 @@ class NgramRuns:
         if got is not None and got[0] is key_of_text:
             return got[1]
         key = np.asarray(key_of_text).astype(self.text.dtype)[self.text]  # keys < texts: int32 when texts are
-        cut = _changes(key)
+        cut = changes(key)
         cut[1:] |= self.code[1:] != self.code[:-1]
         seg = np.flatnonzero(cut)
         self.__dict__["_segments"] = (key_of_text, (seg, key[seg]))
         return seg, key[seg]
 
 
-@dataclass(frozen=True)
-class _Sorted:
-    """The n-gram starts of one order, sorted by (n-gram, position)."""
-
-    n: int
-    pos: np.ndarray  # positions of the n-gram starts
-    rank: np.ndarray  # dense rank of each one's n-gram (non-decreasing)
-    text: np.ndarray  # the text of each
-
-
-def _index_type(tt: TokenizedTexts) -> type:
-    return np.int32 if len(tt.ids) < 2**31 - 1 else np.int64
-
-
-def _changes(x: np.ndarray) -> np.ndarray:
-    """``out[i]``: i == 0 or ``x[i] != x[i - 1]``."""
-    out = np.empty(len(x), dtype=bool)
-    out[:1] = True
-    np.not_equal(x[1:], x[:-1], out=out[1:])
-    return out
-
-
-def _cached(tt: TokenizedTexts, name: str, make):
-    got = tt.__dict__.get(name)
-    if got is None:
-        got = tt.__dict__[name] = make()
-    return got
-
-
-def _digits(tt: TokenizedTexts) -> list[np.ndarray]:
-    """The token ids as base-65536 digits (uint16), least significant first."""
-    def make():
-        top, got, shift = max(len(tt.vocab), 1) - 1, [], 0
-        while not got or top >> shift:
-            got.append(((tt.ids >> shift) & 0xFFFF).astype(np.uint16))
-            shift += 16
-        return got
-    return _cached(tt, "_digits", make)
-
-
-def _by_id(tt: TokenizedTexts, sel: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Stable order of the tokens at ``sel`` (all tokens: None) by id, an LSD radix sort (one
-    numpy radix pass, a stable argsort of uint16, per 16-bit digit), and where the id changes in it."""
-    digits, order = _digits(tt), None
-    for d in digits:
-        key = d if sel is None else d[sel]
-        if order is not None:
-            key = key[order]
-        o = np.argsort(key, kind="stable")
-        order = o if order is None else order[o]
-    if len(digits) == 1:
-        return order, _changes(key[o])
-    return order, _changes(tt.ids[order if sel is None else sel[order]])
-
-
-def _packed(tt: TokenizedTexts) -> np.ndarray:
-    """Per position j, in one uint64 (one random read instead of three): the text of j << 17, whether j
-    starts its text << 16, and the low 16 bits of the id at j - 1."""
-    def make():
-        out = np.repeat(np.arange(len(tt.lengths), dtype=np.uint64), tt.lengths) << np.uint64(17)
-        out[tt.offsets[:-1][tt.lengths > 0]] |= np.uint64(1 << 16)
-        out[1:] |= _digits(tt)[0][:-1]
-        return out
-    return _cached(tt, "_packed", make)
-
-
-def _sorted_starts(tt: TokenizedTexts, n: int) -> _Sorted:
-    """Order n from order n-1 (prefix doubling as in suffix-array construction): the n-gram at i is
-    (id[i], the (n-1)-gram at i+1), so the (n-1)-gram starts j, already in sorted order, give the
-    candidates i = j - 1 (j not the first token of its text), and a stable radix sort by id[i]
-    yields (n-gram, position) order. The last order is kept on ``tt`` for the next call."""
-    last, idx = tt.__dict__.get("_sorted"), _index_type(tt)
-    if last is None or last.n > n:
-        pos, new = _by_id(tt, None)
-        pos = pos.astype(idx)
-        last = _Sorted(1, pos, np.cumsum(new, dtype=idx), (_packed(tt)[pos] >> np.uint64(17)).astype(idx))
-    while last.n < n:
-        m = last.n + 1
-        info = _packed(tt)[last.pos]
-        keep = (info & np.uint64(1 << 16)) == 0
-        info = info[keep]
-        cand = last.pos[keep]
-        cand -= 1
-        if len(_digits(tt)) == 1:  # ids below 2**16: the packed low digit is the whole id
-            order = np.argsort(info.astype(np.uint16), kind="stable")
-            info = info[order]
-            new = _changes(info.astype(np.uint16))
-        else:
-            order, new = _by_id(tt, cand)
-            info = info[order]
-        prev = last.rank[keep][order]
-        new[1:] |= prev[1:] != prev[:-1]
-        del prev, last  # the order n-1 arrays are freed before order n's are made
-        last = _Sorted(m, cand[order], np.cumsum(new, dtype=idx), (info >> np.uint64(17)).astype(idx))
-    tt.__dict__["_sorted"] = last
-    return last
-
-
 def ngram_runs(tt: TokenizedTexts, n: int) -> NgramRuns:
     """All n-grams sorted by (n-gram, text): what self-BLEU's clipping needs, and from which the
     n-gram statistics of any grouping of consecutive texts follow (:func:`totals_from_runs`).
 
-    The n-gram starts come sorted by (n-gram, position) from :func:`_sorted_starts` (one radix
+    The n-gram starts come sorted by (n-gram, position) from :func:`~diversity.text.ngram_sort.sorted_starts` (one radix
     pass per order, no comparison sort); a run is cut where the n-gram or the text changes."""
-    N, idx = len(tt.lengths), _index_type(tt)
-    st = _sorted_starts(tt, n) if len(tt.ids) >= n else None
+    N, idx = len(tt.lengths), index_type(tt)
+    st = sorted_starts(tt, n) if len(tt.ids) >= n else None
     if st is None or len(st.pos) == 0:
         empty = np.empty(0, idx)
         return NgramRuns(n, N, empty, empty, empty)
-    cut = _changes(st.text)
+    cut = changes(st.text)
     cut[1:] |= st.rank[1:] != st.rank[:-1]
     starts = np.flatnonzero(cut).astype(idx)
     count = np.empty(len(starts), dtype=idx)
