@@ -159,7 +159,7 @@ class AttributeDiversity(Metric):
                     "left out and counted in ``details['unparsed']``."))
     input = "values"
     length_sensitive = False  # categorical values, not texts
-    references = ("hill1973diversity", "simpson1949measurement", "mohammadi2024creativity")
+    references = ("hill1973diversity", "simpson1949measurement", "chao2003nonparametric", "mohammadi2024creativity")
 
     def validate(self) -> None:
         if self.q != 1.0 and self.measure != "hill":

@@ -104,6 +104,11 @@ CITATIONS: dict[str, str] = {
   author={Hill, Mark O.},
   journal={Ecology}, volume={54}, number={2}, pages={427--432}, year={1973}
 }""",
+    "chao2003nonparametric": """@article{chao2003nonparametric,
+  title={Nonparametric estimation of Shannon's index of diversity when there are unseen species in sample},
+  author={Chao, Anne and Shen, Tsung-Jen},
+  journal={Environmental and Ecological Statistics}, volume={10}, number={4}, pages={429--443}, year={2003}
+}""",
     "simpson1949measurement": """@article{simpson1949measurement,
   title={Measurement of Diversity},
   author={Simpson, Edward H.},
