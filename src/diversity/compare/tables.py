@@ -169,9 +169,11 @@ def comparison_markdown(c: Any) -> str:
     if c.gated is not None:
         lines += [""] + _one_markdown(c.gated, f"Completions that pass the gate `{c.gated.settings.get('gate')}`")
         lines += ["", c.gate_note or ""]
-    if c.encoders is not None:
-        lines += ["", "Encoder agreement (the table of all completions under a second encoder)", ""]
-        lines += c.encoders.markdown(c)
+    for variant, which in ((c, "the table of all completions"), (c.length_matched, "the length-matched table"),
+                           (c.gated, "the gated table")):
+        if variant is not None and variant.encoders is not None:
+            lines += ["", f"Encoder agreement ({which} under a second encoder)", ""]
+            lines += variant.encoders.markdown(variant)
     lines += ["", f"Comparison: `{c.signature}`"] + [f"- `{r.a.signature}`" for r in c.rows]
     return "\n".join(lines)
 
