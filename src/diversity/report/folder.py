@@ -105,9 +105,9 @@ def _caveats(result: Any, inputs: Mapping[str, dict[str, Any]]) -> list[str]:
 
 
 def _variants(c: Any) -> list[Any]:
-    """A comparison with its length-matched table and its second encoder's comparison, where kept."""
-    second = getattr(c.encoders, "second", None) if getattr(c, "encoders", None) is not None else None
-    return [v for v in (c, c.length_matched, second) if v is not None]
+    """A comparison with its length-matched and gated tables, and each one's second-encoder comparison."""
+    tables = [v for v in (c, c.length_matched, c.gated) if v is not None]
+    return tables + [v.encoders.second for v in tables if v.encoders is not None and v.encoders.second is not None]
 
 
 def write_report(result: Any, out: str | os.PathLike, *, inputs: Mapping[str, str | os.PathLike] | None = None,
