@@ -256,3 +256,56 @@ def test_worker_tasks_run_metrics_in_one_thread(monkeypatch):
         got = quiet(diversity.score, data, ["distinct-1", "compression-ratio"])
     assert made == ["diversity-metric"]  # no second thread inside the block
     assert got["compression-ratio"].per_group == want["compression-ratio"].per_group
+
+
+class TextsEmbedder(ByteEmbedder):
+    """ByteEmbedder that records every text it embeds."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def encode(self, texts):
+        self.seen += list(texts)
+        return super().encode(texts)
+
+
+def test_a_finished_pooled_state_is_not_merged():
+    metrics = [from_spec("distinct-1"), from_spec("self-bleu")]
+    a = State(metrics, Options.default(), "pooled").update({"p": {"texts": ["a b", "c d"]}})
+    b = State(metrics, Options.default(), "pooled").update({"q": {"texts": ["x y", "z w"]}})
+    quiet(a.results)
+    for x, y in ((a, b), (b, a)):
+        with pytest.raises(ValueError, match="cannot merge a finished pooled set"):
+            x.merge(y)
+
+
+@pytest.mark.parametrize("blank_first", [True, False])
+def test_pooled_chunks_without_content_never_cause_texts_to_be_embedded_twice(blank_first):
+    """A chunk whose completions are all blank has no vectors to add; the others' vectors are kept."""
+    e = TextsEmbedder()
+    metrics = [from_spec("vendi"), from_spec("chamfer")]  # one metric with statistics, one with items
+    full = State(metrics, Options.default(), "pooled", embedder=e)
+    full.update({"p": {"texts": ["", "  "]}, "q": {"texts": ["a b", "c d", "e f"]}}, complete=False,
+                first_rows={"p": (0,), "q": (1,)})
+    want = [r.value for r in quiet(full.results)]
+    e.seen.clear()
+    s1 = State(metrics, Options.default(), "pooled", embedder=e)
+    s1.update({"q": {"texts": ["a b", "c d", "e f"]}}, complete=False, first_rows={"q": (1,)})
+    s2 = State(metrics, Options.default(), "pooled", embedder=e)
+    s2.update({"p": {"texts": ["", "  "]}}, complete=False, first_rows={"p": (0,)})
+    merged = s2.merge(s1) if blank_first else s1.merge(s2)
+    assert [r.value for r in quiet(merged.results)] == pytest.approx(want, rel=1e-12)
+    assert sorted(e.seen) == ["a b", "c d", "e f"]
+
+
+def test_worker_processes_embed_only_the_completions_a_gate_keeps(monkeypatch):
+    data = {f"p{i}": [f"answer {i} {j} with words" for j in range(4)] + ["I'm sorry, but I can't help with that."]
+            for i in range(12)}
+    monkeypatch.setattr(plan_module, "BATCH_ITEMS", 20)
+    e = TextsEmbedder()
+    got = quiet(diversity.score, data, ["vendi", "distinct-1"], embedder=e, gate="no-refusal", n_jobs=2)
+    assert not any("sorry" in t for t in e.seen) and len(e.seen) == 48
+    want = quiet(diversity.score, data, ["vendi", "distinct-1"], embedder=ByteEmbedder(), gate="no-refusal")
+    assert got["vendi"].value == pytest.approx(want["vendi"].value, rel=1e-12)
+    assert got["vendi"].signature == want["vendi"].signature

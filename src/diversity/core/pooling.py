@@ -68,9 +68,10 @@ class Pool:
             embedded = self._add_statistics(state, kept, sum(int(m.sum()) for m in masks.values()))
         if not self.raw_idx:
             return
-        rows = iter(embedded) if embedded is not None else None
-        for key, cols in groups.items():
-            segment = {c: list(values) for c, values in cols.items()}
+        raw_vectors = any(state.metrics[j].input == "vectors" for j in self.raw_idx)
+        rows = iter(embedded) if embedded is not None and raw_vectors else None
+        for key, cols in groups.items():  # vectors are kept only for the raw metrics that read them
+            segment = {c: list(values) for c, values in cols.items() if c != "embeddings" or raw_vectors}
             if rows is not None:  # vectors made for the statistics serve the other vector metrics too
                 segment["embeddings"] = [next(rows) if k else None for k in masks[key]]
             self.items.setdefault(key, []).append((first_rows[key] if first_rows else None, segment))
@@ -95,6 +96,7 @@ class Pool:
         keys = state.in_input_order(state.pooled_sizes)
         n, n_blank, n_gated = (int(c) for c in self.counts)
         if self.raw_idx:
+            _align_vectors([seg for key in keys for _, seg in self.items.get(key, [])])
             flat: dict[str, list] = {}
             for key in keys:
                 segments = self.items.pop(key, [])
@@ -105,8 +107,6 @@ class Pool:
                 for c, values in in_input_order(cols, [(p, len(next(iter(seg.values()))) if seg else 0)
                                                        for p, seg in segments]).items():
                     flat.setdefault(c, []).extend(values)
-            if "embeddings" in flat and len(flat["embeddings"]) < n:  # vectors only for some chunks: embed all
-                del flat["embeddings"]
             state._compute([("pooled", flat)], only=self.raw_idx)
         else:
             state.done["pooled"] = Group(n, n_blank, np.full(len(state.metrics), np.nan),
@@ -125,6 +125,7 @@ class Pool:
                 group.values[j] = state.metrics[j].blank_group_value if n_blank == n else np.nan
 
     def merge(self, other: "Pool") -> "Pool":
+        """The pool of both (their states were checked: neither is finished)."""
         out = Pool.__new__(Pool)
         out.stat_idx, out.raw_idx = self.stat_idx, self.raw_idx
         out.stats = self.stats.merge(other.stats) if self.stats is not None else None
@@ -134,3 +135,22 @@ class Pool:
                 out.items.setdefault(key, []).extend(segments)
         out.counts = self.counts + other.counts
         return out
+
+
+def _align_vectors(segments: list[dict[str, list]]) -> None:
+    """Give every chunk of a pooled set an ``embeddings`` column, or none: a chunk without vectors
+    whose completions are all left out (blank, or gated out) gets empty rows; if a chunk with
+    content has none, every chunk's vectors are dropped and the pooled set is embedded once at the
+    end (vectors are never mixed with missing ones, nor a text embedded twice)."""
+    with_vectors = [("embeddings" in seg) for seg in segments]
+    if all(with_vectors) or not any(with_vectors):
+        return
+    for seg, has in zip(segments, with_vectors):
+        if not has:
+            n, keep, _, _ = kept_items(seg)
+            if keep.any():
+                for other in segments:
+                    other.pop("embeddings", None)
+                return
+            seg["embeddings"] = [None] * n
+

@@ -212,6 +212,9 @@ class State:
             open in the other; both hold the same open chunk.
         """
         check_mergeable(self, other)
+        if self.mode == "pooled" and ("pooled" in self.done or "pooled" in other.done):
+            raise ValueError("cannot merge a finished pooled set (results() was called on it): its value is computed "
+                             "and the other state's data would be left out. Merge the states before results().")
         out = State(self.metrics, self.options, self.mode, embedder=self.embedder or other.embedder,
                     context_fields=self.context_fields)
         out.embedder_identity = self.embedder_identity or other.embedder_identity

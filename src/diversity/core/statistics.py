@@ -24,7 +24,9 @@ union, so a pooled run moves counts and matrices, not texts or vectors. The
 value is then computed by the metric's own ``compute`` on a
 :class:`StatisticsCorpus`, which serves the same views from the merged
 statistics: the numbers equal one pass over all the items to round-off (a
-test checks 1e-12). Metrics that declare nothing keep their items.
+test checks 1e-12; eigenvalues near the Vendi score's rank tolerance, from
+near-duplicate completions, can move more between summation orders, which
+shows only for an order q < 1). Metrics that declare nothing keep their items.
 """
 
 from __future__ import annotations
@@ -98,7 +100,8 @@ class NgramTable:
 
     @property
     def nbytes(self) -> int:
-        return int(self.grams.nbytes + self.counts.nbytes + sum(len(s.encode("utf-8")) for s in self.vocab))
+        return int(self.grams.nbytes + self.counts.nbytes +
+                   sum(len(s.encode("utf-8", "surrogatepass")) for s in self.vocab))
 
 
 def _narrow(a: np.ndarray) -> np.ndarray:
@@ -219,7 +222,10 @@ class StatisticsCorpus:
         return self._get("unit-sum")[None, :]
 
     def unit_spectrum(self, g: int) -> np.ndarray:
-        return np.linalg.eigvalsh(self._get("gram") / self.stats.n_items)
+        """The d x d matrix's eigenvalues; with fewer completions than dimensions only the k largest, as
+        the k x k kernel of one pass has (the Vendi score's rank tolerance counts them)."""
+        lam = np.linalg.eigvalsh(self._get("gram") / self.stats.n_items)
+        return lam[-self.stats.n_items:] if self.stats.n_items < len(lam) else lam
 
     def length_sums(self) -> dict[str, np.ndarray]:
         n, s, sq = self.stats.lengths

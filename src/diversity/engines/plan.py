@@ -7,6 +7,7 @@ from typing import Any, Hashable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from ..core.compute import kept_items
 from ..core.corpus import Corpus
 from ..core.metric import Metric
 from ..core.options import Options
@@ -75,16 +76,19 @@ def batches(columns: Mapping[Hashable, Mapping[str, list]], limit: int | None = 
 
 def embed_columns(columns: Mapping[Hashable, dict[str, list]], embedder: Any, options: Options
                   ) -> tuple[list[tuple[str, Any]], Any] | None:
-    """Embed the texts of ``columns`` in place (an ``embeddings`` column, None for blank completions), exactly
-    as a State would: the completions with content, every prompt in one call. Returns the embedding's
-    signature fields and the embedder's identity, or None when there was nothing to embed."""
-    kept = {k: t for k, cols in columns.items() if (t := [x for x in cols["texts"] if x.strip()])}
+    """Embed the texts of ``columns`` in place, exactly as a State would: the completions that are scored
+    (with content, and passed the gate's ``keep`` column), every prompt in one call; an ``embeddings``
+    column in every prompt, None for the others. Returns the embedding's signature fields and the
+    embedder's identity, or None when there was nothing to embed."""
+    masks = {k: kept_items(cols)[1] for k, cols in columns.items()}
+    kept = {k: t for k, cols in columns.items() if (t := [x for x, m in zip(cols["texts"], masks[k]) if m])}
+    for k, cols in columns.items():
+        cols["embeddings"] = [None] * len(masks[k])
     if not kept:
         return None
     corpus = Corpus(list(kept), [len(t) for t in kept.values()], tokenizer=options.tokenizer,
                     texts=[x for t in kept.values() for x in t], embedder_factory=lambda: embedder)
-    x = corpus.embeddings
-    rows = iter(np.asarray(x))
-    for cols in columns.values():
-        cols["embeddings"] = [next(rows) if t.strip() else None for t in cols["texts"]]
+    rows = iter(np.asarray(corpus.embeddings))
+    for k, cols in columns.items():
+        cols["embeddings"] = [next(rows) if m else None for m in masks[k]]
     return corpus.embedding_fields(), embedder_identity(embedder)
