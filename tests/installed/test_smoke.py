@@ -103,8 +103,24 @@ def test_distributed_on_a_one_worker_cluster(tmp_path):
     with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster):
         res = diversity.score_dask(dd.from_pandas(df, npartitions=3), ["distinct-2", "self-bleu"])
         from_file = diversity.score_dask(str(tmp_path / "base.parquet"), ["distinct-2"])
+        pooled = diversity.score_dask(dd.from_pandas(df, npartitions=3), ["distinct-2", "unique-fraction"],
+                                      aggregate="pooled")
     assert from_file["distinct-2"].value == res["distinct-2"].value
     assert res["distinct-2"].value == pytest.approx(diversity.distinct_n(BASE, n=2).value, abs=1e-12)
+    assert pooled["distinct-2"].value == pytest.approx(diversity.distinct_n(BASE, n=2, aggregate="pooled").value,
+                                                       abs=1e-12)
+
+
+def test_in_memory_engine_over_worker_processes(monkeypatch):
+    """score(n_jobs=2) from the installed package: batches scored in spawned processes, the numbers of one."""
+    import diversity.engines.plan as plan
+
+    one = diversity.score(BASE, ["distinct-2", "self-bleu", "unique-fraction"])
+    monkeypatch.setattr(plan, "BATCH_ITEMS", 40)  # several batches, so the worker processes run
+    two = diversity.score(BASE, ["distinct-2", "self-bleu", "unique-fraction"], n_jobs=2)
+    for spec, r in one.items():
+        assert two[spec].per_group == pytest.approx(r.per_group, rel=1e-12, nan_ok=True)
+        assert two[spec].signature == r.signature and two[spec].groups == r.groups
 
 
 def test_results_pickle_after_every_path():
