@@ -15,7 +15,7 @@ from typing import Any, Hashable, Mapping, Sequence
 
 import numpy as np
 
-from .compute import Group, compute_metrics, in_input_order, kept_items
+from .compute import Group, compute_metrics, in_input_order, kept_items, n_items
 from .corpus import Corpus
 from .metric import Metric
 from .statistics import PooledStatistics
@@ -34,16 +34,6 @@ class Pool:
         self.stats = PooledStatistics(views) if self.stat_idx else None
         self.items: dict[Hashable, list] = {}  # per prompt: (position, columns) of each chunk, for the other metrics
         self.counts = np.zeros(3, dtype=np.int64)  # completions given, blank, left out by a gate
-
-    @property
-    def nbytes_items(self) -> int:
-        """Rough bytes of the items kept (texts as UTF-8, vectors as float64)."""
-        total = 0
-        for segments in self.items.values():
-            for _, cols in segments:
-                total += sum(len(t.encode("utf-8", "surrogatepass")) for t in cols.get("texts", ()))
-                total += sum(8 * len(e) for e in cols.get("embeddings", ()) if e is not None)
-        return total
 
     def update(self, state: Any, groups: Mapping[Hashable, Mapping[str, Sequence[Any]]],
                first_rows: Mapping[Hashable, Any] | None = None) -> None:
@@ -64,7 +54,7 @@ class Pool:
                 if c in cols:
                     kept[c].extend(x for x, k in zip(cols[c], keep) if k)
         embedded = None
-        if self.stats is not None and any(len(m) and m.any() for m in masks.values()):
+        if self.stats is not None and any(m.any() for m in masks.values()):
             embedded = self._add_statistics(state, kept, sum(int(m.sum()) for m in masks.values()))
         if not self.raw_idx:
             return
@@ -104,8 +94,7 @@ class Pool:
                 for _, segment in segments:
                     for c, values in segment.items():
                         cols.setdefault(c, []).extend(values)
-                for c, values in in_input_order(cols, [(p, len(next(iter(seg.values()))) if seg else 0)
-                                                       for p, seg in segments]).items():
+                for c, values in in_input_order(cols, [(p, n_items(seg)) for p, seg in segments]).items():
                     flat.setdefault(c, []).extend(values)
             state._compute([("pooled", flat)], only=self.raw_idx)
         else:

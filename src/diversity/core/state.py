@@ -47,9 +47,14 @@ from .options import Options
 from .pooling import Pool
 from .provenance import PickledEmbedder, check_mergeable, describe_identity, embedder_identity
 
-__all__ = ["State", "BLANK_REASON", "embedder_identity"]
+__all__ = ["State", "BLANK_REASON", "default_embedder", "embedder_identity"]
 
 BLANK_REASON = "every completion is empty or whitespace"
+
+
+def default_embedder(metrics: Sequence[Metric]) -> Any:
+    """The default model of the first vector metric (metrics sharing a default share the model)."""
+    return next(m for m in metrics if m.input == "vectors").default_embedder()  # type: ignore[attr-defined]
 
 
 class State:
@@ -256,8 +261,7 @@ class State:
     def _embedder_factory(self) -> Callable[[], Any]:
         def make() -> Any:
             if self.embedder is None:
-                vector_metric = next(m for m in self.metrics if m.input == "vectors")
-                self.embedder = vector_metric.default_embedder()  # type: ignore[attr-defined]
+                self.embedder = default_embedder(self.metrics)
             if self.embedder_identity is None:
                 self.embedder_identity = embedder_identity(self.embedder)
             return self.embedder

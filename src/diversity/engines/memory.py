@@ -20,7 +20,7 @@ from ..core.metric import Metric
 from ..core.options import Options
 from ..core.prepare import prepare
 from ..core.result import DiversityResult
-from ..core.state import State
+from ..core.state import State, default_embedder
 from . import plan as plan_module
 from .plan import Plan, batches, embed_columns
 
@@ -53,7 +53,7 @@ def evaluate(metrics: Sequence[Metric], options: Options, *, samples: Any = None
         return plan.finish(plan.partition(columns, first_rows=first_rows))
     model = identity = None
     if any(m.input == "vectors" for m in metrics) and embeddings is None and kernel is None:
-        model = plan.new_state()._embedder_factory()()  # embed here once, with this process's model
+        model = embedder if embedder is not None else default_embedder(metrics)  # embed here once, in this process
         done = embed_columns(columns, model, options)
         if done is not None:
             plan.embedding_fields, identity = done
